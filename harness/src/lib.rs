@@ -1,0 +1,12 @@
+//! qmpspec: a conformance test harness and fuzzer for the QEMU Monitor Protocol (QMP).
+//!
+//! The core is sans-IO and flows one way: bytes go through the [`wire`] framer into complete
+//! JSON texts, [`message`] classifies them into typed QMP messages, and [`session`] tracks the
+//! protocol state and reports every rule it sees broken as a [`session::Violation`] tied to a
+//! clause of the specification ([`spec`]).
+
+pub mod cli;
+pub mod message;
+pub mod session;
+pub mod spec;
+pub mod wire;

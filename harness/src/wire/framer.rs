@@ -1,0 +1,683 @@
+//! Streaming framer: a byte stream in, complete JSON texts out.
+//!
+//! The framer mirrors what QEMU's JSON lexer and streamer do (`qobject/json-lexer.c`,
+//! `json-streamer.c`): it tracks strings (double- and single-quoted, with escapes) and counts
+//! braces and brackets; a text is complete when both counts return to zero, or when a scalar
+//! at the top level ends. It does not build values: [`super::parse`] does that.
+//!
+//! A lexical error (a control character, a byte that can never start a token, an unbalanced
+//! closer) discards the partial text and returns the framer to a known-good state, exactly
+//! like QMP's `parser.reset` clause. Every limit is explicit ([`Limits`]) and produces a typed
+//! [`FrameError`]; the buffer never grows past the message-size limit plus one pushed chunk.
+
+use thiserror::Error;
+
+/// Explicit bounds on what one JSON text may cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest complete text, in bytes.
+    pub max_message_bytes: usize,
+    /// Deepest nesting of objects and arrays together.
+    pub max_depth: usize,
+    /// Most tokens (structural characters, strings, scalars) in one text.
+    pub max_tokens: usize,
+}
+
+impl Limits {
+    /// QEMU 7.2's own limits: 64 MiB, nesting 1024, 2 Mi tokens.
+    pub const QEMU: Limits = Limits {
+        max_message_bytes: 64 << 20,
+        max_depth: 1024,
+        max_tokens: 2 << 20,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::QEMU
+    }
+}
+
+/// Why the framer discarded input. After any of these it is back at the top level.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FrameError {
+    /// A byte that is not allowed where it appeared (QEMU: `stray '...'`).
+    #[error("stray byte 0x{byte:02x}")]
+    Stray { byte: u8 },
+    /// A `}` or `]` with nothing open.
+    #[error("unbalanced '{}'", *.byte as char)]
+    Unbalanced { byte: u8 },
+    /// The text grew past [`Limits::max_message_bytes`].
+    #[error("message longer than {limit} bytes")]
+    TooLarge { limit: usize },
+    /// Nesting went past [`Limits::max_depth`].
+    #[error("nesting deeper than {limit}")]
+    TooDeep { limit: usize },
+    /// More tokens than [`Limits::max_tokens`].
+    #[error("more than {limit} tokens in one message")]
+    TooManyTokens { limit: usize },
+    /// The stream ended inside a text.
+    #[error("stream ended inside a message ({pending} bytes pending)")]
+    Truncated { pending: usize },
+}
+
+/// One complete JSON text, borrowed from the framer's buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// The text itself, from its first to its last byte.
+    pub text: &'a [u8],
+    /// The whitespace between the previous text (or error) and this one.
+    pub separator: &'a [u8],
+    /// True when the text uses QEMU's dialect (`'single quotes'` or the `\'` escape).
+    pub dialect: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Between tokens.
+    Outside,
+    /// Inside a run of number or keyword characters.
+    Scalar,
+    /// Inside a string; `quote` is `"` or `'`.
+    Str { quote: u8 },
+    /// Just after a backslash inside a string.
+    Escape { quote: u8 },
+}
+
+// Byte classes outside strings.
+const C_BAD: u8 = 0;
+const C_WS: u8 = 1;
+const C_OPEN: u8 = 2;
+const C_CLOSE: u8 = 3;
+const C_DQ: u8 = 4;
+const C_SQ: u8 = 5;
+const C_SCALAR: u8 = 6;
+const C_PUNCT: u8 = 7; // ':' and ','
+
+const fn outside_classes() -> [u8; 256] {
+    let mut t = [C_BAD; 256];
+    t[b' ' as usize] = C_WS;
+    t[b'\t' as usize] = C_WS;
+    t[b'\r' as usize] = C_WS;
+    t[b'\n' as usize] = C_WS;
+    t[b'{' as usize] = C_OPEN;
+    t[b'[' as usize] = C_OPEN;
+    t[b'}' as usize] = C_CLOSE;
+    t[b']' as usize] = C_CLOSE;
+    t[b'"' as usize] = C_DQ;
+    t[b'\'' as usize] = C_SQ;
+    t[b':' as usize] = C_PUNCT;
+    t[b',' as usize] = C_PUNCT;
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = C_SCALAR;
+        c += 1;
+    }
+    let mut c = b'a';
+    while c <= b'z' {
+        t[c as usize] = C_SCALAR;
+        t[(c - b'a' + b'A') as usize] = C_SCALAR;
+        c += 1;
+    }
+    t[b'+' as usize] = C_SCALAR;
+    t[b'-' as usize] = C_SCALAR;
+    t[b'.' as usize] = C_SCALAR;
+    t
+}
+
+static OUTSIDE: [u8; 256] = outside_classes();
+
+/// True for bytes that end the fast run inside a string: quotes, backslash, control
+/// characters and the two bytes that never occur in UTF-8 (0xFE, 0xFF).
+#[inline(always)]
+fn string_special(b: u8, quote: u8) -> bool {
+    b == quote || b == b'\\' || !(0x20..0xFE).contains(&b)
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+#[inline(always)]
+fn has_byte(w: u64, b: u8) -> u64 {
+    let x = w ^ (LO * b as u64);
+    x.wrapping_sub(LO) & !x & HI
+}
+
+/// Offset of the first string-special byte in `s` (SWAR, eight bytes a step).
+#[inline]
+fn find_string_special(s: &[u8], quote: u8) -> usize {
+    let mut i = 0;
+    while i + 8 <= s.len() {
+        let w = u64::from_le_bytes(s[i..i + 8].try_into().unwrap());
+        // Bytes < 0x20: (w - 0x20..) & !w & HI catches them exactly when the high bit is clear.
+        let lt20 = w.wrapping_sub(LO * 0x20) & !w & HI;
+        // Non-ASCII bytes (which include 0xFE and 0xFF) are confirmed one by one.
+        let high = w & HI;
+        let m = lt20 | has_byte(w, quote) | has_byte(w, b'\\') | high;
+        if m != 0 {
+            // The SWAR tests may flag a byte after a true hit because of borrows; confirm
+            // byte by byte from the first candidate.
+            let start = i + (m.trailing_zeros() / 8) as usize;
+            let mut j = i;
+            while j < start {
+                if string_special(s[j], quote) {
+                    return j;
+                }
+                j += 1;
+            }
+            while j < i + 8 {
+                if string_special(s[j], quote) {
+                    return j;
+                }
+                j += 1;
+            }
+            i += 8;
+            continue;
+        }
+        i += 8;
+    }
+    while i < s.len() {
+        if string_special(s[i], quote) {
+            return i;
+        }
+        i += 1;
+    }
+    s.len()
+}
+
+/// The framer. Feed it with [`Framer::push`], drain it with [`Framer::next_frame`].
+///
+/// ```
+/// use qmpspec::wire::Framer;
+/// let mut f = Framer::default();
+/// f.push(b"{\"return\": {}}\r\n{\"ev");
+/// assert_eq!(f.next_frame().unwrap().unwrap().text, b"{\"return\": {}}");
+/// assert!(f.next_frame().is_none());
+/// f.push(b"ent\": \"STOP\"}\r\n");
+/// assert_eq!(f.next_frame().unwrap().unwrap().separator, b"\r\n");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Framer {
+    limits: Limits,
+    buf: Vec<u8>,
+    /// Next byte to scan.
+    pos: usize,
+    /// Start of the text in progress (valid when `depth > 0` or not `Outside`).
+    start: usize,
+    /// Start of the whitespace before the next text.
+    sep_start: usize,
+    /// Everything before this has been handed out and may be dropped.
+    consumed: usize,
+    state: State,
+    braces: usize,
+    brackets: usize,
+    tokens: usize,
+    dialect: bool,
+    /// A frame completed at `start..end` and waits to be returned.
+    ready: Option<(usize, usize)>,
+    /// An error waits to be returned.
+    error: Option<FrameError>,
+}
+
+impl Default for Framer {
+    fn default() -> Self {
+        Framer::new(Limits::default())
+    }
+}
+
+/// What one scanning step found.
+enum Step {
+    NeedMore,
+    Frame(usize, usize),
+    Error(FrameError),
+}
+
+impl Framer {
+    /// A framer with the given limits.
+    pub fn new(limits: Limits) -> Self {
+        Framer {
+            limits,
+            buf: Vec::new(),
+            pos: 0,
+            start: 0,
+            sep_start: 0,
+            consumed: 0,
+            state: State::Outside,
+            braces: 0,
+            brackets: 0,
+            tokens: 0,
+            dialect: false,
+            ready: None,
+            error: None,
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Append received bytes.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.compact();
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes held but not yet part of a returned frame (the text in progress, whitespace).
+    pub fn pending(&self) -> &[u8] {
+        &self.buf[self.consumed..]
+    }
+
+    /// True when no text is in progress: the framer sits between messages.
+    pub fn at_boundary(&self) -> bool {
+        self.state == State::Outside && self.braces == 0 && self.brackets == 0
+    }
+
+    /// Whitespace received after the last text (e.g. its `\r\n` terminator).
+    pub fn trailing_separator(&self) -> &[u8] {
+        if self.at_boundary() {
+            &self.buf[self.sep_start.max(self.consumed)..self.pos]
+        } else {
+            &[]
+        }
+    }
+
+    fn compact(&mut self) {
+        let keep_from = self.consumed.min(self.sep_start);
+        if keep_from > 0 && (keep_from >= 4096 && keep_from * 2 >= self.buf.len()) {
+            self.buf.drain(..keep_from);
+            self.pos -= keep_from;
+            self.start = self.start.saturating_sub(keep_from);
+            self.sep_start -= keep_from;
+            self.consumed -= keep_from;
+        } else if keep_from == self.buf.len() && keep_from > 0 {
+            self.buf.clear();
+            self.pos = 0;
+            self.start = 0;
+            self.sep_start = 0;
+            self.consumed = 0;
+        }
+    }
+
+    /// The next complete text or error, or `None` when more input is needed.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next_frame(&mut self) -> Option<Result<Frame<'_>, FrameError>> {
+        if let Some(e) = self.error.take() {
+            return Some(Err(e));
+        }
+        let (s, e) = match self.ready.take() {
+            Some(r) => r,
+            None => match self.scan() {
+                Step::NeedMore => return None,
+                Step::Error(e) => return Some(Err(e)),
+                Step::Frame(s, e) => (s, e),
+            },
+        };
+        Some(Ok(self.take_frame(s, e)))
+    }
+
+    fn take_frame(&mut self, s: usize, e: usize) -> Frame<'_> {
+        let sep = self.sep_start.max(self.consumed);
+        let dialect = self.dialect;
+        self.dialect = false;
+        self.consumed = e;
+        self.sep_start = e;
+        Frame {
+            text: &self.buf[s..e],
+            separator: &self.buf[sep.min(s)..s],
+            dialect,
+        }
+    }
+
+    /// Signal the end of the stream: returns what was left in progress, if anything.
+    /// A top-level scalar waiting for its terminator completes; an open text is an error.
+    pub fn finish(&mut self) -> Option<Result<Frame<'_>, FrameError>> {
+        if let Some(e) = self.error.take() {
+            return Some(Err(e));
+        }
+        if let Some((s, e)) = self.ready.take() {
+            return Some(Ok(self.take_frame(s, e)));
+        }
+        // Drain whatever is complete first.
+        match self.scan() {
+            Step::Frame(s, e) => return Some(Ok(self.take_frame(s, e))),
+            Step::Error(e) => return Some(Err(e)),
+            Step::NeedMore => {}
+        }
+        if self.state == State::Scalar && self.braces == 0 && self.brackets == 0 {
+            self.state = State::Outside;
+            let (s, e) = (self.start, self.pos);
+            return Some(Ok(self.take_frame(s, e)));
+        }
+        if !self.at_boundary() {
+            let pending = self.pos - self.start;
+            self.reset_after_error(self.pos);
+            return Some(Err(FrameError::Truncated { pending }));
+        }
+        None
+    }
+
+    fn reset_after_error(&mut self, resume: usize) {
+        self.state = State::Outside;
+        self.braces = 0;
+        self.brackets = 0;
+        self.tokens = 0;
+        self.dialect = false;
+        self.pos = resume;
+        self.consumed = resume;
+        self.sep_start = resume;
+    }
+
+    #[inline]
+    fn error_at(&mut self, resume: usize, err: FrameError) -> Step {
+        self.reset_after_error(resume);
+        Step::Error(err)
+    }
+
+    #[inline]
+    fn depth(&self) -> usize {
+        self.braces + self.brackets
+    }
+
+    fn scan(&mut self) -> Step {
+        let limits = self.limits;
+        let len = self.buf.len();
+        let mut i = self.pos;
+        loop {
+            // Size limit: checked once per step over the text in progress.
+            if !self.at_boundary_state() && i - self.start > limits.max_message_bytes {
+                return self.error_at(
+                    i,
+                    FrameError::TooLarge {
+                        limit: limits.max_message_bytes,
+                    },
+                );
+            }
+            match self.state {
+                State::Str { quote } => {
+                    let rest = &self.buf[i..];
+                    let cap = (limits.max_message_bytes + 1).saturating_sub(i - self.start);
+                    let window = &rest[..rest.len().min(cap)];
+                    let k = find_string_special(window, quote);
+                    i += k;
+                    if k == window.len() {
+                        if window.len() < rest.len() {
+                            continue; // size limit hit: reported at the top of the loop
+                        }
+                        self.pos = i;
+                        return Step::NeedMore;
+                    }
+                    let b = self.buf[i];
+                    if b == quote {
+                        i += 1;
+                        self.state = State::Outside;
+                        if self.depth() == 0 {
+                            self.pos = i;
+                            return Step::Frame(self.start, i);
+                        }
+                    } else if b == b'\\' {
+                        i += 1;
+                        self.state = State::Escape { quote };
+                    } else {
+                        return self.error_at(i + 1, FrameError::Stray { byte: b });
+                    }
+                }
+                State::Escape { quote } => {
+                    if i >= len {
+                        self.pos = i;
+                        return Step::NeedMore;
+                    }
+                    let b = self.buf[i];
+                    if !(0x20..0xFE).contains(&b) {
+                        return self.error_at(i + 1, FrameError::Stray { byte: b });
+                    }
+                    if b == b'\'' {
+                        self.dialect = true;
+                    }
+                    i += 1;
+                    self.state = State::Str { quote };
+                }
+                State::Scalar => {
+                    while i < len && OUTSIDE[self.buf[i] as usize] == C_SCALAR {
+                        i += 1;
+                    }
+                    if i >= len {
+                        self.pos = i;
+                        return Step::NeedMore;
+                    }
+                    self.state = State::Outside;
+                    if self.depth() == 0 {
+                        self.pos = i;
+                        return Step::Frame(self.start, i);
+                    }
+                }
+                State::Outside => {
+                    if i >= len {
+                        self.pos = i;
+                        return Step::NeedMore;
+                    }
+                    let b = self.buf[i];
+                    let top = self.depth() == 0;
+                    match OUTSIDE[b as usize] {
+                        C_WS => {
+                            i += 1;
+                            continue;
+                        }
+                        C_OPEN => {
+                            if top {
+                                self.start = i;
+                                self.tokens = 0;
+                            }
+                            if b == b'{' {
+                                self.braces += 1;
+                            } else {
+                                self.brackets += 1;
+                            }
+                            if self.depth() > limits.max_depth {
+                                return self.error_at(
+                                    i + 1,
+                                    FrameError::TooDeep {
+                                        limit: limits.max_depth,
+                                    },
+                                );
+                            }
+                        }
+                        C_CLOSE => {
+                            let count = if b == b'}' {
+                                &mut self.braces
+                            } else {
+                                &mut self.brackets
+                            };
+                            if *count == 0 {
+                                return self.error_at(i + 1, FrameError::Unbalanced { byte: b });
+                            }
+                            *count -= 1;
+                            if self.depth() == 0 {
+                                i += 1;
+                                self.pos = i;
+                                return Step::Frame(self.start, i);
+                            }
+                        }
+                        C_DQ | C_SQ => {
+                            if top {
+                                self.start = i;
+                                self.tokens = 0;
+                            }
+                            if b == b'\'' {
+                                self.dialect = true;
+                            }
+                            self.state = State::Str { quote: b };
+                        }
+                        C_SCALAR => {
+                            if top {
+                                self.start = i;
+                                self.tokens = 0;
+                            }
+                            self.state = State::Scalar;
+                        }
+                        C_PUNCT if !top => {}
+                        _ => return self.error_at(i + 1, FrameError::Stray { byte: b }),
+                    }
+                    self.tokens += 1;
+                    if self.tokens > limits.max_tokens {
+                        return self.error_at(
+                            i + 1,
+                            FrameError::TooManyTokens {
+                                limit: limits.max_tokens,
+                            },
+                        );
+                    }
+                    i += 1;
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn at_boundary_state(&self) -> bool {
+        self.state == State::Outside && self.braces == 0 && self.brackets == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(input: &[u8]) -> Vec<Result<Vec<u8>, FrameError>> {
+        let mut f = Framer::default();
+        f.push(input);
+        let mut out = Vec::new();
+        while let Some(r) = f.next_frame() {
+            out.push(r.map(|fr| fr.text.to_vec()));
+        }
+        while let Some(r) = f.finish() {
+            out.push(r.map(|fr| fr.text.to_vec()));
+        }
+        out
+    }
+
+    #[test]
+    fn swar_finds_every_special_byte() {
+        for b in 0..=255u8 {
+            for pos in 0..20 {
+                let mut s = vec![b'a'; 20];
+                s[pos] = b;
+                let want = if string_special(b, b'"') { pos } else { 20 };
+                assert_eq!(find_string_special(&s, b'"'), want, "byte {b:#x} at {pos}");
+            }
+        }
+    }
+
+    #[test]
+    fn several_messages_in_one_read() {
+        let r = all(b"{\"a\":1}\r\n{\"b\":[1,2]}\n  {}");
+        assert_eq!(
+            r,
+            vec![
+                Ok(b"{\"a\":1}".to_vec()),
+                Ok(b"{\"b\":[1,2]}".to_vec()),
+                Ok(b"{}".to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn top_level_scalars_are_texts() {
+        let r = all(b"1 \"x\" null []");
+        assert_eq!(r.len(), 4);
+        assert_eq!(r[0], Ok(b"1".to_vec()));
+        assert_eq!(r[1], Ok(b"\"x\"".to_vec()));
+        assert_eq!(r[2], Ok(b"null".to_vec()));
+    }
+
+    #[test]
+    fn braces_inside_strings_do_not_count() {
+        let r = all(b"{\"a\":\"}{][\\\"\"}{'x}':'\\''}");
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert!(r.iter().all(|x| x.is_ok()));
+    }
+
+    #[test]
+    fn control_character_resets() {
+        let r = all(b"{\"execute\":\"query-name\"\n\x01{\"execute\":\"x\"}");
+        assert_eq!(r[0], Err(FrameError::Stray { byte: 1 }));
+        assert_eq!(r[1], Ok(b"{\"execute\":\"x\"}".to_vec()));
+    }
+
+    #[test]
+    fn unbalanced_closer_is_an_error() {
+        let r = all(b"}{}");
+        assert_eq!(r[0], Err(FrameError::Unbalanced { byte: b'}' }));
+        assert_eq!(r[1], Ok(b"{}".to_vec()));
+    }
+
+    #[test]
+    fn depth_limit() {
+        let mut f = Framer::new(Limits {
+            max_depth: 3,
+            ..Limits::default()
+        });
+        f.push(b"[[[[1]]]]{}");
+        assert_eq!(
+            f.next_frame().unwrap().unwrap_err(),
+            FrameError::TooDeep { limit: 3 }
+        );
+    }
+
+    #[test]
+    fn size_limit_in_long_string() {
+        let mut f = Framer::new(Limits {
+            max_message_bytes: 16,
+            ..Limits::default()
+        });
+        f.push(b"{\"a\":\"");
+        f.push(&[b'x'; 100]);
+        assert_eq!(
+            f.next_frame().unwrap().unwrap_err(),
+            FrameError::TooLarge { limit: 16 }
+        );
+    }
+
+    #[test]
+    fn token_limit() {
+        let mut f = Framer::new(Limits {
+            max_tokens: 5,
+            ..Limits::default()
+        });
+        f.push(b"[1,2,3,4,5]");
+        assert_eq!(
+            f.next_frame().unwrap().unwrap_err(),
+            FrameError::TooManyTokens { limit: 5 }
+        );
+    }
+
+    #[test]
+    fn truncated_at_end() {
+        let mut f = Framer::default();
+        f.push(b"{\"a\":");
+        assert!(f.next_frame().is_none());
+        assert_eq!(
+            f.finish().unwrap().unwrap_err(),
+            FrameError::Truncated { pending: 5 }
+        );
+    }
+
+    #[test]
+    fn separator_and_trailing() {
+        let mut f = Framer::default();
+        f.push(b"{}\r\n{}\n");
+        assert_eq!(f.next_frame().unwrap().unwrap().separator, b"");
+        assert_eq!(f.next_frame().unwrap().unwrap().separator, b"\r\n");
+        assert!(f.next_frame().is_none());
+        assert_eq!(f.trailing_separator(), b"\n");
+    }
+
+    #[test]
+    fn dialect_is_flagged() {
+        let mut f = Framer::default();
+        f.push(b"{'a':1}{\"b\":\"\\'\"}{\"c\":1}");
+        assert!(f.next_frame().unwrap().unwrap().dialect);
+        assert!(f.next_frame().unwrap().unwrap().dialect);
+        assert!(!f.next_frame().unwrap().unwrap().dialect);
+    }
+}
