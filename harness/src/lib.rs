@@ -6,6 +6,7 @@
 //! clause of the specification ([`spec`]).
 
 pub mod cli;
+pub mod endpoint;
 pub mod message;
 pub mod session;
 pub mod spec;

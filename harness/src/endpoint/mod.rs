@@ -1,0 +1,601 @@
+//! Endpoints: where a QMP server lives and how to reach it. This is the only part of qmpspec
+//! that touches sockets and processes.
+//!
+//! A [`Target`] opens a fresh [`Connection`] (or process) for every check, so one check's
+//! damage never leaks into the next. A connection records everything sent and received in a
+//! [`Transcript`]. A [`Client`] drives the sans-IO [`ClientSession`] over a connection, with a
+//! deadline on every wait.
+
+mod transport;
+
+pub use transport::{ProcessTransport, Transport};
+
+use crate::message::{Command, Event, Greeting, Reply};
+use crate::session::{ClientSession, InFlight, SessionEvent, Violation};
+use std::fmt;
+use std::io;
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// The default QEMU command line for `--qemu`.
+pub const QEMU_ARGS: &[&str] = &[
+    "-machine",
+    "none",
+    "-nodefaults",
+    "-display",
+    "none",
+    "-qmp",
+    "stdio",
+];
+
+/// Opens a transport to an in-process server (the emulated monitor, test servers).
+pub type Connector = Arc<dyn Fn() -> io::Result<Box<dyn Transport>> + Send + Sync>;
+
+/// Where the server under test is.
+#[derive(Clone)]
+pub enum Target {
+    /// `unix:PATH`
+    Unix(PathBuf),
+    /// `tcp:HOST:PORT`
+    Tcp(String),
+    /// A program speaking QMP on stdin/stdout, started afresh for every connection.
+    Spawn(Vec<String>),
+    /// An in-process server.
+    InProcess {
+        description: String,
+        connect: Connector,
+    },
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.description())
+    }
+}
+
+/// The user named a target that cannot be reached. Exit code 2.
+#[derive(Debug, Error)]
+#[error("{target}: {reason}")]
+pub struct ConnectError {
+    pub target: String,
+    pub reason: String,
+}
+
+impl Target {
+    /// Parse `unix:PATH` or `tcp:HOST:PORT` (the `--connect` argument).
+    pub fn parse_connect(s: &str) -> Result<Target, String> {
+        if let Some(p) = s.strip_prefix("unix:") {
+            if p.is_empty() {
+                return Err("unix: needs a socket path".into());
+            }
+            Ok(Target::Unix(PathBuf::from(p)))
+        } else if let Some(a) = s.strip_prefix("tcp:") {
+            match a.rsplit_once(':') {
+                Some((h, port)) if !h.is_empty() && port.parse::<u16>().is_ok() => {
+                    Ok(Target::Tcp(a.to_string()))
+                }
+                _ => Err(format!("tcp:{a}: expected tcp:HOST:PORT")),
+            }
+        } else {
+            Err(format!("{s}: expected unix:PATH or tcp:HOST:PORT"))
+        }
+    }
+
+    /// Split a `--spawn` command line like a shell would (quotes, backslashes), without a shell.
+    pub fn parse_spawn(s: &str) -> Result<Target, String> {
+        let argv = split_words(s)?;
+        if argv.is_empty() {
+            return Err("--spawn needs a program".into());
+        }
+        Ok(Target::Spawn(argv))
+    }
+
+    /// `--qemu [BINARY]`: QEMU with no machine, QMP on stdio.
+    pub fn qemu(binary: Option<&str>) -> Target {
+        let mut argv = vec![binary.unwrap_or("qemu-system-x86_64").to_string()];
+        argv.extend(QEMU_ARGS.iter().map(|s| s.to_string()));
+        Target::Spawn(argv)
+    }
+
+    /// A one-line description for reports.
+    pub fn description(&self) -> String {
+        match self {
+            Target::Unix(p) => format!("unix:{}", p.display()),
+            Target::Tcp(a) => format!("tcp:{a}"),
+            Target::Spawn(argv) => format!("spawn:{}", argv.join(" ")),
+            Target::InProcess { description, .. } => description.clone(),
+        }
+    }
+
+    /// Open a fresh connection (or start a fresh process).
+    pub fn connect(&self) -> Result<Connection, ConnectError> {
+        let err = |e: io::Error| ConnectError {
+            target: self.description(),
+            reason: match e.kind() {
+                io::ErrorKind::NotFound => match self {
+                    Target::Spawn(argv) => format!("program {} not found", argv[0]),
+                    _ => "no such socket".into(),
+                },
+                io::ErrorKind::ConnectionRefused => "connection refused".into(),
+                io::ErrorKind::PermissionDenied => "permission denied".into(),
+                _ => e.to_string(),
+            },
+        };
+        let transport: Box<dyn Transport> = match self {
+            Target::Unix(p) => Box::new(UnixStream::connect(p).map_err(err)?),
+            Target::Tcp(a) => Box::new(TcpStream::connect(a.as_str()).map_err(err)?),
+            Target::Spawn(argv) => Box::new(ProcessTransport::spawn(argv).map_err(err)?),
+            Target::InProcess { connect, .. } => connect().map_err(err)?,
+        };
+        Ok(Connection::new(transport))
+    }
+}
+
+/// Split words like a POSIX shell (single quotes, double quotes, backslash), without
+/// expansions.
+pub fn split_words(s: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(x) => cur.push(x),
+                        None => return Err("unterminated single quote".into()),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(x @ ('"' | '\\' | '$' | '`')) => cur.push(x),
+                            Some(x) => {
+                                cur.push('\\');
+                                cur.push(x);
+                            }
+                            None => return Err("unterminated double quote".into()),
+                        },
+                        Some(x) => cur.push(x),
+                        None => return Err("unterminated double quote".into()),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                match chars.next() {
+                    Some(x) => cur.push(x),
+                    None => return Err("trailing backslash".into()),
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Ok(words)
+}
+
+/// Direction of a transcript entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    Send,
+    Recv,
+}
+
+impl Dir {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dir::Send => "send",
+            Dir::Recv => "recv",
+        }
+    }
+}
+
+/// One transcript entry: the exact bytes of one write or one read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub dir: Dir,
+    /// Time since the connection opened.
+    pub at: Duration,
+    pub bytes: Vec<u8>,
+}
+
+/// Everything exchanged on one connection, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transcript {
+    pub entries: Vec<Entry>,
+}
+
+impl Transcript {
+    /// Bytes as text; invalid UTF-8 and control characters other than CR/LF/tab escaped.
+    pub fn text(bytes: &[u8]) -> String {
+        let mut out = String::with_capacity(bytes.len());
+        for chunk in bytes.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                if c.is_control() && !matches!(c, '\r' | '\n' | '\t') {
+                    out.push_str(&format!("\\u{{{:x}}}", c as u32));
+                } else {
+                    out.push(c);
+                }
+            }
+            for b in chunk.invalid() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+        out
+    }
+
+    /// Entries merged so that consecutive reads (or writes) form one entry each, which is how
+    /// people read a transcript.
+    pub fn coalesced(&self) -> Vec<Entry> {
+        let mut out: Vec<Entry> = Vec::new();
+        for e in &self.entries {
+            match out.last_mut() {
+                Some(last) if last.dir == e.dir && e.dir == Dir::Recv => {
+                    last.bytes.extend_from_slice(&e.bytes)
+                }
+                _ => out.push(e.clone()),
+            }
+        }
+        out
+    }
+}
+
+/// How waiting on the server ended, when it did not deliver.
+#[derive(Debug, Clone, Error, PartialEq)]
+pub enum Stall {
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    #[error("the server closed the connection")]
+    Closed,
+    #[error("I/O error: {0}")]
+    Io(String),
+    #[error("the server sent more than {0} bytes without completing")]
+    Flood(usize),
+}
+
+/// A connection with a transcript. Every operation has a deadline.
+pub struct Connection {
+    transport: Box<dyn Transport>,
+    transcript: Transcript,
+    opened: Instant,
+    eof: bool,
+}
+
+impl Connection {
+    pub fn new(transport: Box<dyn Transport>) -> Self {
+        Connection {
+            transport,
+            transcript: Transcript::default(),
+            opened: Instant::now(),
+            eof: false,
+        }
+    }
+
+    /// Send bytes (recorded in the transcript).
+    pub fn send(&mut self, bytes: &[u8], timeout: Duration) -> Result<(), Stall> {
+        self.transcript.entries.push(Entry {
+            dir: Dir::Send,
+            at: self.opened.elapsed(),
+            bytes: bytes.to_vec(),
+        });
+        self.transport
+            .write_all(bytes, Instant::now() + timeout)
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::TimedOut => Stall::Timeout(timeout),
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => Stall::Closed,
+                _ => Stall::Io(e.to_string()),
+            })
+    }
+
+    /// Receive what arrives before `deadline`; an empty vector means end of stream.
+    pub fn recv(&mut self, deadline: Instant) -> Result<Vec<u8>, Stall> {
+        if self.eof {
+            return Ok(Vec::new());
+        }
+        let mut buf = vec![0u8; 64 * 1024];
+        match self.transport.read(&mut buf, deadline) {
+            Ok(0) => {
+                self.eof = true;
+                Ok(Vec::new())
+            }
+            Ok(n) => {
+                buf.truncate(n);
+                self.transcript.entries.push(Entry {
+                    dir: Dir::Recv,
+                    at: self.opened.elapsed(),
+                    bytes: buf.clone(),
+                });
+                Ok(buf)
+            }
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => Err(Stall::Timeout(
+                deadline.saturating_duration_since(self.opened),
+            )),
+            Err(e) => Err(Stall::Io(e.to_string())),
+        }
+    }
+
+    /// Close our sending half.
+    pub fn shutdown_write(&mut self) {
+        self.transport.shutdown_write();
+    }
+
+    /// True once the server closed its end.
+    pub fn at_eof(&self) -> bool {
+        self.eof
+    }
+
+    pub fn transcript(&self) -> &Transcript {
+        &self.transcript
+    }
+
+    /// What the peer printed out of band (a process's stderr).
+    pub fn diagnostics(&self) -> String {
+        self.transport.diagnostics()
+    }
+}
+
+/// A QMP client: a [`Connection`] driven by a [`ClientSession`]. It keeps every event and
+/// violation the session reported, for the check to judge.
+pub struct Client {
+    pub conn: Connection,
+    pub session: ClientSession,
+    /// Every violation seen so far.
+    pub violations: Vec<Violation>,
+    /// Every asynchronous event received so far.
+    pub events: Vec<Event>,
+    /// Replies that arrived while nobody was waiting for them (oldest first).
+    replies: Vec<(Option<InFlight>, Reply)>,
+    greeting: Option<Greeting>,
+    /// Cap on bytes received while waiting for one thing (a flooding server is a finding).
+    pub max_wait_bytes: usize,
+}
+
+impl Client {
+    /// Connect to `target`.
+    pub fn connect(target: &Target) -> Result<Client, ConnectError> {
+        Ok(Client::over(target.connect()?))
+    }
+
+    /// Wrap an open connection.
+    pub fn over(conn: Connection) -> Client {
+        Client {
+            conn,
+            session: ClientSession::new(),
+            violations: Vec::new(),
+            events: Vec::new(),
+            replies: Vec::new(),
+            greeting: None,
+            max_wait_bytes: 256 << 20,
+        }
+    }
+
+    fn absorb(&mut self) {
+        while let Some(ev) = self.session.poll() {
+            match ev {
+                SessionEvent::Greeting(g) => {
+                    if self.greeting.is_none() {
+                        self.greeting = Some(g)
+                    }
+                }
+                SessionEvent::Reply { command, reply } => self.replies.push((command, reply)),
+                SessionEvent::Event(e) => self.events.push(e),
+                SessionEvent::Violation(v) => self.violations.push(v),
+                SessionEvent::Closed { .. } => {}
+            }
+        }
+    }
+
+    /// Read until `done` says so, the deadline passes, or the server closes.
+    pub fn wait_until(
+        &mut self,
+        timeout: Duration,
+        mut done: impl FnMut(&Client) -> bool,
+    ) -> Result<(), Stall> {
+        let deadline = Instant::now() + timeout;
+        let mut received = 0usize;
+        loop {
+            self.absorb();
+            if done(self) {
+                return Ok(());
+            }
+            let bytes = match self.conn.recv(deadline) {
+                Ok(b) => b,
+                Err(Stall::Timeout(_)) => return Err(Stall::Timeout(timeout)),
+                Err(e) => return Err(e),
+            };
+            if bytes.is_empty() {
+                self.session.close();
+                self.absorb();
+                return if done(self) {
+                    Ok(())
+                } else {
+                    Err(Stall::Closed)
+                };
+            }
+            received += bytes.len();
+            if received > self.max_wait_bytes {
+                return Err(Stall::Flood(self.max_wait_bytes));
+            }
+            self.session.receive(&bytes);
+        }
+    }
+
+    /// Wait for the greeting.
+    pub fn greeting(&mut self, timeout: Duration) -> Result<Greeting, Stall> {
+        self.wait_until(timeout, |c| c.greeting.is_some())?;
+        Ok(self.greeting.clone().expect("waited for it"))
+    }
+
+    /// The greeting, if it arrived.
+    pub fn greeting_seen(&self) -> Option<&Greeting> {
+        self.greeting.as_ref()
+    }
+
+    /// Send a command without waiting.
+    pub fn send(&mut self, cmd: Command, timeout: Duration) -> Result<(), Stall> {
+        let bytes = self.session.send(cmd);
+        self.conn.send(&bytes, timeout)
+    }
+
+    /// Send raw bytes that should draw `replies` replies of any shape.
+    pub fn send_raw(
+        &mut self,
+        bytes: &[u8],
+        replies: usize,
+        timeout: Duration,
+    ) -> Result<(), Stall> {
+        self.session.send_raw(replies);
+        self.conn.send(bytes, timeout)
+    }
+
+    /// Send a command and wait for its reply.
+    pub fn execute(&mut self, cmd: Command, timeout: Duration) -> Result<Reply, Stall> {
+        let mark = self.replies.len();
+        let want_id = cmd.id.clone();
+        let name = cmd.name.clone();
+        self.send(cmd, timeout)?;
+        let matches = move |c: &Option<InFlight>| {
+            c.as_ref()
+                .and_then(|f| f.command.as_ref())
+                .is_some_and(|x| x.name == name && x.id == want_id)
+        };
+        self.wait_until(timeout, |c| {
+            c.replies[mark..].iter().any(|(f, _)| matches(f))
+        })?;
+        let pos = mark
+            + self.replies[mark..]
+                .iter()
+                .position(|(f, _)| matches(f))
+                .expect("waited");
+        Ok(self.replies.remove(pos).1)
+    }
+
+    /// Wait for the greeting, then negotiate, enabling `enable`.
+    pub fn handshake(&mut self, enable: &[&str], timeout: Duration) -> Result<Reply, Stall> {
+        self.greeting(timeout)?;
+        let mut cmd = Command::new("qmp_capabilities");
+        if !enable.is_empty() {
+            cmd = cmd.arg(
+                "enable",
+                enable.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            );
+        }
+        self.execute(cmd, timeout)
+    }
+
+    /// Wait until `n` replies are waiting in [`Client::take_replies`].
+    pub fn wait_replies(&mut self, n: usize, timeout: Duration) -> Result<(), Stall> {
+        self.wait_until(timeout, |c| c.replies.len() >= n)
+    }
+
+    /// Take every reply received and not yet taken.
+    pub fn take_replies(&mut self) -> Vec<(Option<InFlight>, Reply)> {
+        std::mem::take(&mut self.replies)
+    }
+
+    /// Wait (up to `timeout`) for the server to close the connection.
+    pub fn wait_closed(&mut self, timeout: Duration) -> Result<(), Stall> {
+        self.wait_until(timeout, |c| c.conn.at_eof())
+    }
+
+    pub fn transcript(&self) -> &Transcript {
+        self.conn.transcript()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_like_a_shell() {
+        assert_eq!(
+            split_words(r#"qemu-storage-daemon --chardev stdio,id=m  'a b' "c\"d" e\ f"#).unwrap(),
+            vec![
+                "qemu-storage-daemon",
+                "--chardev",
+                "stdio,id=m",
+                "a b",
+                "c\"d",
+                "e f"
+            ]
+        );
+        assert!(split_words("'open").is_err());
+        assert_eq!(split_words("''").unwrap(), vec![""]);
+    }
+
+    #[test]
+    fn connect_targets_parse() {
+        assert!(Target::parse_connect("unix:/tmp/x").is_ok());
+        assert!(Target::parse_connect("tcp:127.0.0.1:4444").is_ok());
+        assert!(Target::parse_connect("tcp:127.0.0.1").is_err());
+        assert!(Target::parse_connect("/tmp/x").is_err());
+    }
+
+    #[test]
+    fn missing_socket_and_program_are_clear_errors() {
+        let e = Target::Unix("/nonexistent/qmp.sock".into())
+            .connect()
+            .err()
+            .unwrap();
+        assert_eq!(e.to_string(), "unix:/nonexistent/qmp.sock: no such socket");
+        let e = Target::parse_spawn("no-such-program-qmpspec")
+            .unwrap()
+            .connect()
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string()
+                .contains("program no-such-program-qmpspec not found"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn transcript_text_escapes() {
+        assert_eq!(Transcript::text(b"a\x01\xff\r\n"), "a\\u{1}\\xff\r\n");
+    }
+
+    #[test]
+    fn silent_process_times_out_and_is_reaped() {
+        let target = Target::parse_spawn("sleep 30").unwrap();
+        let mut c = Client::connect(&target).unwrap();
+        let t = Instant::now();
+        let r = c.greeting(Duration::from_millis(200));
+        assert_eq!(r.unwrap_err(), Stall::Timeout(Duration::from_millis(200)));
+        assert!(t.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn process_that_exits_is_closed() {
+        let target = Target::parse_spawn("true").unwrap();
+        let mut c = Client::connect(&target).unwrap();
+        assert_eq!(
+            c.greeting(Duration::from_secs(5)).unwrap_err(),
+            Stall::Closed
+        );
+    }
+}
