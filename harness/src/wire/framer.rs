@@ -213,10 +213,6 @@ pub struct Framer {
     brackets: usize,
     tokens: usize,
     dialect: bool,
-    /// A frame completed at `start..end` and waits to be returned.
-    ready: Option<(usize, usize)>,
-    /// An error waits to be returned.
-    error: Option<FrameError>,
 }
 
 impl Default for Framer {
@@ -247,8 +243,6 @@ impl Framer {
             brackets: 0,
             tokens: 0,
             dialect: false,
-            ready: None,
-            error: None,
         }
     }
 
@@ -283,6 +277,13 @@ impl Framer {
     }
 
     fn compact(&mut self) {
+        // Whitespace between texts is only kept for the separator check; a long run of it
+        // must not pin memory, so only its last bytes are kept.
+        const KEEP_WS: usize = 64;
+        if self.at_boundary_state() && self.pos > self.sep_start + KEEP_WS {
+            self.sep_start = self.pos - KEEP_WS;
+            self.consumed = self.consumed.max(self.sep_start);
+        }
         let keep_from = self.consumed.min(self.sep_start);
         if keep_from > 0 && (keep_from >= 4096 && keep_from * 2 >= self.buf.len()) {
             self.buf.drain(..keep_from);
@@ -302,18 +303,11 @@ impl Framer {
     /// The next complete text or error, or `None` when more input is needed.
     #[allow(clippy::should_implement_trait)]
     pub fn next_frame(&mut self) -> Option<Result<Frame<'_>, FrameError>> {
-        if let Some(e) = self.error.take() {
-            return Some(Err(e));
+        match self.scan() {
+            Step::NeedMore => None,
+            Step::Error(e) => Some(Err(e)),
+            Step::Frame(s, e) => Some(Ok(self.take_frame(s, e))),
         }
-        let (s, e) = match self.ready.take() {
-            Some(r) => r,
-            None => match self.scan() {
-                Step::NeedMore => return None,
-                Step::Error(e) => return Some(Err(e)),
-                Step::Frame(s, e) => (s, e),
-            },
-        };
-        Some(Ok(self.take_frame(s, e)))
     }
 
     fn take_frame(&mut self, s: usize, e: usize) -> Frame<'_> {
@@ -332,12 +326,6 @@ impl Framer {
     /// Signal the end of the stream: returns what was left in progress, if anything.
     /// A top-level scalar waiting for its terminator completes; an open text is an error.
     pub fn finish(&mut self) -> Option<Result<Frame<'_>, FrameError>> {
-        if let Some(e) = self.error.take() {
-            return Some(Err(e));
-        }
-        if let Some((s, e)) = self.ready.take() {
-            return Some(Ok(self.take_frame(s, e)));
-        }
         // Drain whatever is complete first.
         match self.scan() {
             Step::Frame(s, e) => return Some(Ok(self.take_frame(s, e))),
