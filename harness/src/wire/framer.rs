@@ -362,6 +362,16 @@ impl Framer {
         Step::Error(err)
     }
 
+    /// A text ends at `end`: hand it out unless it is over the size limit.
+    #[inline]
+    fn complete(&mut self, end: usize) -> Step {
+        let limit = self.limits.max_message_bytes;
+        if end - self.start > limit {
+            return self.error_at(end, FrameError::TooLarge { limit });
+        }
+        Step::Frame(self.start, end)
+    }
+
     #[inline]
     fn depth(&self) -> usize {
         self.braces + self.brackets
@@ -401,7 +411,7 @@ impl Framer {
                         self.state = State::Outside;
                         if self.depth() == 0 {
                             self.pos = i;
-                            return Step::Frame(self.start, i);
+                            return self.complete(i);
                         }
                     } else if b == b'\\' {
                         i += 1;
@@ -426,8 +436,13 @@ impl Framer {
                     self.state = State::Str { quote };
                 }
                 State::Scalar => {
-                    while i < len && OUTSIDE[self.buf[i] as usize] == C_SCALAR {
+                    let cap = self.start + limits.max_message_bytes + 1;
+                    let end = len.min(cap);
+                    while i < end && OUTSIDE[self.buf[i] as usize] == C_SCALAR {
                         i += 1;
+                    }
+                    if i == cap && i < len {
+                        continue; // size limit hit: reported at the top of the loop
                     }
                     if i >= len {
                         self.pos = i;
@@ -436,7 +451,7 @@ impl Framer {
                     self.state = State::Outside;
                     if self.depth() == 0 {
                         self.pos = i;
-                        return Step::Frame(self.start, i);
+                        return self.complete(i);
                     }
                 }
                 State::Outside => {
@@ -483,7 +498,7 @@ impl Framer {
                             if self.depth() == 0 {
                                 i += 1;
                                 self.pos = i;
-                                return Step::Frame(self.start, i);
+                                return self.complete(i);
                             }
                         }
                         C_DQ | C_SQ => {
