@@ -19,7 +19,8 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// Deepest nesting of objects and arrays together.
     pub max_depth: usize,
-    /// Most tokens (structural characters, strings, scalars) in one text.
+    /// Most tokens in one text. Counted: strings, braces and brackets, and a top-level
+    /// scalar; numbers and keywords inside a container are bounded by the size limit.
     pub max_tokens: usize,
 }
 
@@ -127,6 +128,21 @@ const fn outside_classes() -> [u8; 256] {
 
 static OUTSIDE: [u8; 256] = outside_classes();
 
+/// Bytes that need no attention inside a container: whitespace, separators and the
+/// characters of numbers and keywords (the parser validates those).
+const fn inner_skip() -> [bool; 256] {
+    let classes = outside_classes();
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = matches!(classes[i], C_WS | C_SCALAR | C_PUNCT);
+        i += 1;
+    }
+    t
+}
+
+static INNER_SKIP: [bool; 256] = inner_skip();
+
 /// True for bytes that end the fast run inside a string: quotes, backslash, control
 /// characters and the two bytes that never occur in UTF-8 (0xFE, 0xFF).
 #[inline(always)]
@@ -155,24 +171,17 @@ fn find_string_special(s: &[u8], quote: u8) -> usize {
         let high = w & HI;
         let m = lt20 | has_byte(w, quote) | has_byte(w, b'\\') | high;
         if m != 0 {
-            // The SWAR tests may flag a byte after a true hit because of borrows; confirm
-            // byte by byte from the first candidate.
-            let start = i + (m.trailing_zeros() / 8) as usize;
-            let mut j = i;
-            while j < start {
-                if string_special(s[j], quote) {
+            // The lowest flagged byte is a true hit unless it is a non-ASCII byte other
+            // than 0xFE/0xFF (the SWAR tests only misfire above a true hit).
+            let first = i + (m.trailing_zeros() / 8) as usize;
+            if string_special(s[first], quote) {
+                return first;
+            }
+            for (j, &b) in s.iter().enumerate().take(i + 8).skip(first + 1) {
+                if string_special(b, quote) {
                     return j;
                 }
-                j += 1;
             }
-            while j < i + 8 {
-                if string_special(s[j], quote) {
-                    return j;
-                }
-                j += 1;
-            }
-            i += 8;
-            continue;
         }
         i += 8;
     }
@@ -378,161 +387,199 @@ impl Framer {
     }
 
     fn scan(&mut self) -> Step {
+        // The hot loops work on locals (so the compiler knows `buf` does not alias the
+        // counters) and write them back once.
         let limits = self.limits;
-        let len = self.buf.len();
+        let buf: &[u8] = &self.buf;
+        let len = buf.len();
         let mut i = self.pos;
-        loop {
-            // Size limit: checked once per step over the text in progress.
-            if !self.at_boundary_state() && i - self.start > limits.max_message_bytes {
-                return self.error_at(
+        let mut state = self.state;
+        let mut braces = self.braces;
+        let mut brackets = self.brackets;
+        let mut tokens = self.tokens;
+        let mut start = self.start;
+        let mut dialect = self.dialect;
+        let in_progress = !(state == State::Outside && braces == 0 && brackets == 0);
+        // Last index the text in progress may reach.
+        let mut limit_at = if in_progress {
+            start.saturating_add(limits.max_message_bytes)
+        } else {
+            usize::MAX
+        };
+        let too_many_tokens = FrameError::TooManyTokens {
+            limit: limits.max_tokens,
+        };
+        let too_deep = FrameError::TooDeep {
+            limit: limits.max_depth,
+        };
+        let outcome: Result<Option<usize>, (usize, FrameError)> = 'scan: loop {
+            if i > limit_at {
+                break Err((
                     i,
                     FrameError::TooLarge {
                         limit: limits.max_message_bytes,
                     },
-                );
+                ));
             }
-            match self.state {
+            match state {
                 State::Str { quote } => {
-                    let rest = &self.buf[i..];
-                    let cap = (limits.max_message_bytes + 1).saturating_sub(i - self.start);
-                    let window = &rest[..rest.len().min(cap)];
+                    let window = &buf[i..len.min(limit_at.saturating_add(1))];
                     let k = find_string_special(window, quote);
                     i += k;
                     if k == window.len() {
-                        if window.len() < rest.len() {
-                            continue; // size limit hit: reported at the top of the loop
+                        if i < len {
+                            continue; // over the size limit: reported at the top
                         }
-                        self.pos = i;
-                        return Step::NeedMore;
+                        break Ok(None);
                     }
-                    let b = self.buf[i];
+                    let b = buf[i];
+                    i += 1;
                     if b == quote {
-                        i += 1;
-                        self.state = State::Outside;
-                        if self.depth() == 0 {
-                            self.pos = i;
-                            return self.complete(i);
+                        state = State::Outside;
+                        if braces + brackets == 0 {
+                            break Ok(Some(i));
                         }
                     } else if b == b'\\' {
-                        i += 1;
-                        self.state = State::Escape { quote };
+                        state = State::Escape { quote };
                     } else {
-                        return self.error_at(i + 1, FrameError::Stray { byte: b });
+                        break Err((i, FrameError::Stray { byte: b }));
                     }
                 }
                 State::Escape { quote } => {
                     if i >= len {
-                        self.pos = i;
-                        return Step::NeedMore;
+                        break Ok(None);
                     }
-                    let b = self.buf[i];
-                    if !(0x20..0xFE).contains(&b) {
-                        return self.error_at(i + 1, FrameError::Stray { byte: b });
-                    }
-                    if b == b'\'' {
-                        self.dialect = true;
-                    }
+                    let b = buf[i];
                     i += 1;
-                    self.state = State::Str { quote };
+                    if !(0x20..0xFE).contains(&b) {
+                        break Err((i, FrameError::Stray { byte: b }));
+                    }
+                    dialect |= b == b'\'';
+                    state = State::Str { quote };
                 }
                 State::Scalar => {
-                    let cap = self.start + limits.max_message_bytes + 1;
-                    let end = len.min(cap);
-                    while i < end && OUTSIDE[self.buf[i] as usize] == C_SCALAR {
+                    let end = len.min(limit_at.saturating_add(1));
+                    while i < end && OUTSIDE[buf[i] as usize] == C_SCALAR {
                         i += 1;
                     }
-                    if i == cap && i < len {
-                        continue; // size limit hit: reported at the top of the loop
-                    }
                     if i >= len {
-                        self.pos = i;
-                        return Step::NeedMore;
+                        break Ok(None);
                     }
-                    self.state = State::Outside;
-                    if self.depth() == 0 {
-                        self.pos = i;
-                        return self.complete(i);
+                    if i == end {
+                        continue; // over the size limit: reported at the top
+                    }
+                    state = State::Outside;
+                    if braces + brackets == 0 {
+                        break Ok(Some(i));
                     }
                 }
-                State::Outside => {
-                    if i >= len {
-                        self.pos = i;
-                        return Step::NeedMore;
+                State::Outside if braces + brackets > 0 => loop {
+                    // Inside a container only strings and brackets need attention.
+                    while i < len && INNER_SKIP[buf[i] as usize] {
+                        i += 1;
                     }
-                    let b = self.buf[i];
-                    let top = self.depth() == 0;
-                    match OUTSIDE[b as usize] {
-                        C_WS => {
-                            i += 1;
-                            continue;
-                        }
-                        C_OPEN => {
-                            if top {
-                                self.start = i;
-                                self.tokens = 0;
+                    if i > limit_at {
+                        continue 'scan; // over the size limit: reported at the top
+                    }
+                    if i >= len {
+                        break 'scan Ok(None);
+                    }
+                    let b = buf[i];
+                    i += 1;
+                    tokens += 1;
+                    if tokens > limits.max_tokens {
+                        break 'scan Err((i, too_many_tokens));
+                    }
+                    match b {
+                        b'"' | b'\'' => {
+                            dialect |= b == b'\'';
+                            // Most strings hold no escape and end in this read: finish them
+                            // here without leaving the loop.
+                            let window = &buf[i..len.min(limit_at.saturating_add(1)).max(i)];
+                            let k = find_string_special(window, b);
+                            if k < window.len() && window[k] == b {
+                                i += k + 1;
+                            } else {
+                                state = State::Str { quote: b };
+                                break;
                             }
+                        }
+                        b'{' | b'[' => {
                             if b == b'{' {
-                                self.braces += 1;
+                                braces += 1;
                             } else {
-                                self.brackets += 1;
+                                brackets += 1;
                             }
-                            if self.depth() > limits.max_depth {
-                                return self.error_at(
-                                    i + 1,
-                                    FrameError::TooDeep {
-                                        limit: limits.max_depth,
-                                    },
-                                );
+                            if braces + brackets > limits.max_depth {
+                                break 'scan Err((i, too_deep));
                             }
                         }
-                        C_CLOSE => {
+                        b'}' | b']' => {
                             let count = if b == b'}' {
-                                &mut self.braces
+                                &mut braces
                             } else {
-                                &mut self.brackets
+                                &mut brackets
                             };
                             if *count == 0 {
-                                return self.error_at(i + 1, FrameError::Unbalanced { byte: b });
+                                break 'scan Err((i, FrameError::Unbalanced { byte: b }));
                             }
                             *count -= 1;
-                            if self.depth() == 0 {
-                                i += 1;
-                                self.pos = i;
-                                return self.complete(i);
+                            if braces + brackets == 0 {
+                                break 'scan Ok(Some(i));
                             }
                         }
-                        C_DQ | C_SQ => {
-                            if top {
-                                self.start = i;
-                                self.tokens = 0;
-                            }
-                            if b == b'\'' {
-                                self.dialect = true;
-                            }
-                            self.state = State::Str { quote: b };
-                        }
-                        C_SCALAR => {
-                            if top {
-                                self.start = i;
-                                self.tokens = 0;
-                            }
-                            self.state = State::Scalar;
-                        }
-                        C_PUNCT if !top => {}
-                        _ => return self.error_at(i + 1, FrameError::Stray { byte: b }),
+                        _ => break 'scan Err((i, FrameError::Stray { byte: b })),
                     }
-                    self.tokens += 1;
-                    if self.tokens > limits.max_tokens {
-                        return self.error_at(
-                            i + 1,
-                            FrameError::TooManyTokens {
-                                limit: limits.max_tokens,
-                            },
-                        );
+                },
+                State::Outside => {
+                    // Between texts: whitespace, then the first byte of the next text.
+                    while i < len && OUTSIDE[buf[i] as usize] == C_WS {
+                        i += 1;
                     }
+                    if i >= len {
+                        break Ok(None);
+                    }
+                    let b = buf[i];
+                    start = i;
+                    tokens = 1;
+                    limit_at = start.saturating_add(limits.max_message_bytes);
                     i += 1;
+                    match OUTSIDE[b as usize] {
+                        C_OPEN => {
+                            if b == b'{' {
+                                braces = 1;
+                            } else {
+                                brackets = 1;
+                            }
+                            if limits.max_depth == 0 {
+                                break Err((i, too_deep));
+                            }
+                        }
+                        C_CLOSE => break Err((i, FrameError::Unbalanced { byte: b })),
+                        C_DQ | C_SQ => {
+                            dialect |= b == b'\'';
+                            state = State::Str { quote: b };
+                        }
+                        C_SCALAR => state = State::Scalar,
+                        _ => break Err((i, FrameError::Stray { byte: b })),
+                    }
+                    if tokens > limits.max_tokens {
+                        break Err((i, too_many_tokens));
+                    }
                 }
             }
+        };
+        self.pos = i;
+        self.state = state;
+        self.braces = braces;
+        self.brackets = brackets;
+        self.tokens = tokens;
+        self.start = start;
+        self.dialect = dialect;
+        match outcome {
+            Ok(None) => Step::NeedMore,
+            Ok(Some(end)) => self.complete(end),
+            Err((resume, e)) => self.error_at(resume, e),
         }
     }
 
@@ -647,7 +694,7 @@ mod tests {
             max_tokens: 5,
             ..Limits::default()
         });
-        f.push(b"[1,2,3,4,5]");
+        f.push(b"[\"a\",\"b\",\"c\",\"d\",\"e\"]");
         assert_eq!(
             f.next_frame().unwrap().unwrap_err(),
             FrameError::TooManyTokens { limit: 5 }
