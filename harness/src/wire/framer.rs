@@ -381,10 +381,6 @@ impl Framer {
         Step::Frame(self.start, end)
     }
 
-    #[inline]
-    fn depth(&self) -> usize {
-        self.braces + self.brackets
-    }
 
     fn scan(&mut self) -> Step {
         // The hot loops work on locals (so the compiler knows `buf` does not alias the
