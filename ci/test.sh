@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The README's test command: set up what is missing, then run every test of the workspace.
+# Live tests run against real QEMU 7.2 when it is installed and skip loudly when it is not.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ci/setup.sh
+export CI=true INSTA_UPDATE=no
+cargo test --workspace --locked "$@"

@@ -1,0 +1,33 @@
+//! Fuzz message classification: any text a server might send is either a typed message or
+//! a precise `Malformed` naming a clause; never a panic. Typed results keep their invariants.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use qmpspec::message::{Command, ServerMessage};
+use qmpspec::wire::parse_value;
+
+fuzz_target!(|data: &[u8]| {
+    match ServerMessage::classify(data) {
+        Ok(ServerMessage::Reply(r)) => {
+            // A success payload is valid JSON; an error has its class and desc.
+            if r.error().is_none() {
+                assert!(r.return_value().is_some());
+            }
+        }
+        Ok(ServerMessage::Event(e)) => {
+            if e.data.is_some() {
+                assert!(e.data_value().is_some_and(|d| d.is_object()));
+            }
+        }
+        Ok(ServerMessage::Greeting(_)) => {}
+        Err(e) => {
+            assert!(qmpspec::spec::clause(e.clause()).is_some());
+            let _ = e.to_string();
+        }
+    }
+    // The same bytes as client input: the envelope check never panics either.
+    if let Ok(v) = parse_value(data, true) {
+        let _ = Command::from_input(v.clone(), true);
+        let _ = Command::from_input(v, false);
+    }
+});
