@@ -381,7 +381,6 @@ impl Framer {
         Step::Frame(self.start, end)
     }
 
-
     fn scan(&mut self) -> Step {
         // The hot loops work on locals (so the compiler knows `buf` does not alias the
         // counters) and write them back once.
