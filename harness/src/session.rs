@@ -46,7 +46,8 @@ impl fmt::Display for Violation {
 pub struct InFlight {
     /// The command, or `None` for raw bytes sent with [`ClientSession::send_raw`].
     pub command: Option<Command>,
-    /// The phase the session was in when it was sent.
+    /// The phase the session was in when it was sent (for diagnostics: the server may
+    /// have changed phase before running it).
     pub sent_in: Phase,
 }
 
@@ -428,10 +429,16 @@ impl ClientSession {
         Some(entry)
     }
 
+    /// Negotiation-mode rules. In-band commands run in the order sent and are answered in
+    /// that order, so the phase when a reply arrives is the phase the server was in when it
+    /// ran the command, even for commands pipelined before negotiation finished.
     fn check_phase_rules(&mut self, cmd: &InFlight, reply: &Reply) {
         let Some(c) = &cmd.command else { return };
-        if cmd.sent_in == Phase::Negotiation && c.name == "qmp_capabilities" {
-            if reply.error().is_none() && self.phase == Phase::Negotiation {
+        if self.phase != Phase::Negotiation || c.oob {
+            return;
+        }
+        if c.name == "qmp_capabilities" {
+            if reply.error().is_none() {
                 self.phase = Phase::CommandMode;
                 self.oob_enabled = c
                     .arguments
@@ -442,21 +449,19 @@ impl ClientSession {
             }
             return;
         }
-        if cmd.sent_in == Phase::Negotiation {
-            match reply.error() {
-                None => self.violation(
-                    "neg.mode",
-                    format!("{} succeeded before capabilities negotiation", c.name),
+        match reply.error() {
+            None => self.violation(
+                "neg.mode",
+                format!("{} succeeded before capabilities negotiation", c.name),
+            ),
+            Some(e) if e.class != "CommandNotFound" => self.violation(
+                "neg.mode",
+                format!(
+                    "{} before negotiation was refused with class {}, not CommandNotFound",
+                    c.name, e.class
                 ),
-                Some(e) if e.class != "CommandNotFound" => self.violation(
-                    "neg.mode",
-                    format!(
-                        "{} before negotiation was refused with class {}, not CommandNotFound",
-                        c.name, e.class
-                    ),
-                ),
-                _ => {}
-            }
+            ),
+            _ => {}
         }
     }
 }
@@ -600,6 +605,17 @@ mod tests {
             b"{\"event\": \"STOP\", \"timestamp\": {\"seconds\": 1, \"microseconds\": 1}}\r\n",
         );
         assert_eq!(violations(&mut s), vec!["neg.mode"]);
+    }
+
+    #[test]
+    fn commands_pipelined_before_greeting_and_negotiation() {
+        let mut s = ClientSession::new();
+        s.send(Command::new("qmp_capabilities"));
+        s.send(Command::new("query-status").id(1));
+        s.receive(GREETING);
+        s.receive(b"{\"return\": {}}\r\n{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"STOP\"}\r\n{\"return\": {}, \"id\": 1}\r\n");
+        assert!(violations(&mut s).is_empty());
+        assert_eq!(s.phase(), Phase::CommandMode);
     }
 
     #[test]
