@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod endpoint;
+pub mod live_fuzz;
 pub mod message;
 pub mod session;
 pub mod spec;
