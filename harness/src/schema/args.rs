@@ -34,6 +34,14 @@ pub(super) const MAX_DEPTH: usize = 1024;
 /// Each names the members it requires itself.
 const UNVISITED_COMMANDS: &[(&str, &[&str])] = &[("device_add", &["driver"])];
 
+/// The members an unvisited command requires itself, or `None` when QAPI visits its arguments.
+pub(super) fn unvisited_required(command: &str) -> Option<&'static [&'static str]> {
+    UNVISITED_COMMANDS
+        .iter()
+        .find(|(name, _)| *name == command)
+        .map(|(_, required)| *required)
+}
+
 pub(super) fn check_arguments(
     schema: &Schema,
     command: &str,
@@ -44,7 +52,7 @@ pub(super) fn check_arguments(
     };
     let empty = Map::new();
     let args = args.unwrap_or(&empty);
-    if let Some((_, required)) = UNVISITED_COMMANDS.iter().find(|(name, _)| *name == command) {
+    if let Some(required) = unvisited_required(command) {
         return match required.iter().find(|m| !args.contains_key(**m)) {
             Some(m) => Err(format!("Parameter '{m}' is missing")),
             None => Ok(()),

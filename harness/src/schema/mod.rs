@@ -17,6 +17,7 @@ mod args;
 mod example;
 mod ghash;
 mod model;
+pub mod strategy;
 mod validate;
 
 pub use model::{
@@ -28,7 +29,7 @@ pub use validate::{Issue, Severity};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// Why introspection data could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +93,7 @@ pub enum SchemaError {
 /// A loaded QAPI schema (the return of `query-qmp-schema`).
 #[derive(Debug, Clone)]
 pub struct Schema {
-    raw: Value,
+    raw: Arc<Value>,
     commands: Vec<CommandInfo>,
     command_index: HashMap<String, usize>,
     events: Vec<EventInfo>,
@@ -119,7 +120,7 @@ impl Schema {
             .map(|(i, e)| (e.name.clone(), i))
             .collect();
         Ok(Schema {
-            raw: v.clone(),
+            raw: Arc::new(v.clone()),
             commands: parsed.commands,
             command_index,
             events: parsed.events,
