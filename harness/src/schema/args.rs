@@ -20,8 +20,8 @@
 //!   integer (int64 or uint64 range) is accepted; QEMU rejects out-of-range values per type
 //!   (`Parameter 'x' expects uint8_t`), and reports wrong types for unsigned members as
 //!   `Parameter 'x' expects uint64` instead of `Invalid parameter type ... expected: integer`.
-//! - Commands whose arguments QEMU does not visit (`'gen': false`): `device_add` only needs
-//!   `driver` and leaves everything else to the device model.
+//! - Commands whose arguments QEMU does not visit (`'gen': false`): `device_add` is emulated
+//!   by hand (see [`check_device_add`]).
 
 use super::{ghash, is_qemu_int, AlternateType, JsonType, ObjectType, Schema, TypeDef};
 use serde_json::{Map, Value};
@@ -30,8 +30,8 @@ use serde_json::{Map, Value};
 /// stops there too instead of recursing without bound.
 pub(super) const MAX_DEPTH: usize = 1024;
 
-/// Commands QEMU 7.2 declares with `'gen': false`: their arguments are not visited by QAPI.
-/// Each names the members it requires itself.
+/// Commands QEMU 7.2 declares with `'gen': false`: QAPI does not visit their arguments, the
+/// command checks them itself. Each names the members it requires.
 const UNVISITED_COMMANDS: &[(&str, &[&str])] = &[("device_add", &["driver"])];
 
 /// The members an unvisited command requires itself, or `None` when QAPI visits its arguments.
@@ -40,6 +40,29 @@ pub(super) fn unvisited_required(command: &str) -> Option<&'static [&'static str
         .iter()
         .find(|(name, _)| *name == command)
         .map(|(_, required)| *required)
+}
+
+/// QEMU 7.2's `device_add` turns its arguments into QemuOpts: a string `id` must be an
+/// identifier (checked first), other `id`s are ignored; scalars become option strings
+/// (`true` is `on`), while `null`, arrays and objects are dropped, so such a `driver` is missing.
+/// What remains is the device model's business (`'foo' is not a valid device model name`).
+fn check_device_add(args: &Map<String, Value>) -> Result<(), String> {
+    if let Some(Value::String(id)) = args.get("id") {
+        if !id_wellformed(id) {
+            return Err("Parameter 'id' expects an identifier".to_string());
+        }
+    }
+    match args.get("driver") {
+        Some(Value::String(_) | Value::Number(_) | Value::Bool(_)) => Ok(()),
+        _ => Err("Parameter 'driver' is missing".to_string()),
+    }
+}
+
+/// QEMU's `id_wellformed`: an ASCII letter, then ASCII letters, digits, `-`, `.`, `_`.
+pub(crate) fn id_wellformed(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
 }
 
 pub(super) fn check_arguments(
@@ -52,11 +75,8 @@ pub(super) fn check_arguments(
     };
     let empty = Map::new();
     let args = args.unwrap_or(&empty);
-    if let Some(required) = unvisited_required(command) {
-        return match required.iter().find(|m| !args.contains_key(**m)) {
-            Some(m) => Err(format!("Parameter '{m}' is missing")),
-            None => Ok(()),
-        };
+    if command == "device_add" {
+        return check_device_add(args);
     }
     let TypeDef::Object(o) = &schema.types[&info.arg_type] else {
         unreachable!("arg-type is checked to be an object at load")

@@ -25,7 +25,8 @@ pub enum InvalidKind {
     /// A member the schema does not know: `Parameter 'x' is unexpected`.
     UnexpectedMember,
     /// A value of a JSON type the member does not accept:
-    /// `Invalid parameter type for 'x', expected: ...`.
+    /// `Invalid parameter type for 'x', expected: ...` — or, from QEMU, for an unsigned
+    /// integer member, `Parameter 'x' expects uint64` (introspection cannot tell which).
     WrongType,
     /// A string that is not a value of the enum: `Parameter 'x' does not accept value 'y'`.
     UnknownEnumValue,
@@ -41,7 +42,10 @@ impl InvalidKind {
             InvalidKind::UnexpectedMember => {
                 desc.starts_with("Parameter '") && desc.ends_with("' is unexpected")
             }
-            InvalidKind::WrongType => desc.starts_with("Invalid parameter type for '"),
+            InvalidKind::WrongType => {
+                desc.starts_with("Invalid parameter type for '")
+                    || (desc.starts_with("Parameter '") && desc.ends_with("' expects uint64"))
+            }
             InvalidKind::UnknownEnumValue => {
                 desc.starts_with("Parameter '") && desc.contains("' does not accept value '")
             }
@@ -153,10 +157,13 @@ fn value_strategy(schema: &Arc<Schema>, ty: &str, budget: u32) -> BoxedStrategy<
 
 fn builtin_strategy(t: JsonType) -> BoxedStrategy<Value> {
     match t {
-        JsonType::String => "[ -~]{0,12}".prop_map(Value::String).boxed(),
-        JsonType::Int => any::<i64>().prop_map(Value::from).boxed(),
+        // Identifiers: QEMU checks many strings to be ids or node names after the argument
+        // check, and valid arguments should get past that too.
+        JsonType::String => "[a-z][a-z0-9_.-]{0,10}".prop_map(Value::String).boxed(),
+        // Introspection hides the width of integer members: 0..=127 fits every one of them.
+        JsonType::Int => (0..=127i64).prop_map(Value::from).boxed(),
         JsonType::Number => prop_oneof![
-            any::<i64>().prop_map(Value::from),
+            (0..=127i64).prop_map(Value::from),
             (-1.0e12..1.0e12f64)
                 .prop_map(|f| Number::from_f64(f).map_or(Value::Null, Value::Number)),
         ]

@@ -743,6 +743,34 @@ fn object_add_and_device_add() {
         Ok(())
     );
     assert_eq!(check("device_add", json!({"driver": 1})), Ok(()));
+    assert_eq!(check("device_add", json!({"driver": true})), Ok(()));
+    for missing in [json!(null), json!([1]), json!({"a": 1})] {
+        assert_eq!(
+            check("device_add", json!({"driver": missing})),
+            err("Parameter 'driver' is missing")
+        );
+    }
+    // A string id must be an identifier, and is checked before the driver.
+    let bad_id = err("Parameter 'id' expects an identifier");
+    for id in ["a b", "1a", "", "é"] {
+        assert_eq!(check("device_add", json!({"id": id})), bad_id, "{id:?}");
+    }
+    assert_eq!(
+        check("device_add", json!({"id": "1a", "driver": "foo"})),
+        bad_id
+    );
+    assert_eq!(
+        check("device_add", json!({"id": "a-b.c_d"})),
+        err("Parameter 'driver' is missing")
+    );
+    assert_eq!(
+        check("device_add", json!({"id": 1})),
+        err("Parameter 'driver' is missing")
+    );
+    assert_eq!(
+        check("device_add", json!({"id": {"a": 1}, "driver": "x"})),
+        Ok(())
+    );
 }
 
 #[test]
