@@ -850,6 +850,122 @@ fn absurd_nesting_is_refused_without_recursing() {
     std::mem::forget(v);
 }
 
+#[test]
+fn integer_widths_match_recorded_qemu() {
+    // For every integer argument member reachable from a command, QEMU 7.2's answers to ten
+    // probe values (wrong type, -1, 2^7 ... 2^64).
+    let rec: Value =
+        serde_json::from_str(include_str!("testdata/int-probes-qemu-7.2.json")).unwrap();
+    let probes: Vec<&str> = rec["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    let s = Schema::qemu_7_2();
+    let mut bad = Vec::new();
+    let mut narrow = 0;
+    for site in rec["sites"].as_array().unwrap() {
+        let command = site["command"].as_str().unwrap();
+        let template = serde_json::to_string(&site["arguments"]).unwrap();
+        for (probe, answer) in probes.iter().zip(site["answers"].as_array().unwrap()) {
+            let args: Value =
+                serde_json::from_str(&template.replace("\"@@PROBE@@\"", probe)).unwrap();
+            let want = match answer.as_str() {
+                Some(desc) => desc.to_string(),
+                None => "Parameter 'zzz-probe' is unexpected".to_string(),
+            };
+            if answer.as_str().is_some_and(|d| d.ends_with("_t")) {
+                narrow += 1;
+            }
+            let got = s.check_arguments(command, args.as_object());
+            if got != Err(want.clone()) {
+                bad.push(format!(
+                    "{command} {probe} {template}: want {want:?}, got {got:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad[..bad.len().min(10)].join("\n")
+    );
+    assert!(narrow > 300, "{narrow}");
+}
+
+#[test]
+fn integer_kinds() {
+    let s = Schema::qemu_7_2();
+    let q = |v: Value| {
+        check(
+            "x-query-virtio-queue-status",
+            json!({"path": "/p", "queue": v}),
+        )
+    };
+    assert_eq!(q(json!("1")), err("Parameter 'queue' expects uint64"));
+    assert_eq!(q(json!(65536)), err("Parameter 'queue' expects uint16_t"));
+    assert_eq!(
+        q(json!(-1)),
+        err("Parameter 'queue' expects uint16_t"),
+        "-1 is 2^64-1 to QEMU"
+    );
+    let hist = |v: Value| {
+        check(
+            "block-latency-histogram-set",
+            json!({"id": "d", "boundaries": [1, v]}),
+        )
+    };
+    assert_eq!(hist(json!(-1)), Ok(()), "uint64 takes negative numbers");
+    assert_eq!(hist(json!(u64::MAX)), Ok(()));
+    assert_eq!(
+        hist(json!(1.5)),
+        err("Parameter 'boundaries[1]' expects uint64")
+    );
+    let numa = |v: Value| check("set-numa-node", json!({"type": "node", "cpus": [v]}));
+    assert_eq!(
+        numa(json!(65536)),
+        err("Parameter 'null' expects uint16_t"),
+        "range errors name list elements 'null'"
+    );
+    let vt = |v: Value| {
+        check(
+            "blockdev-add",
+            json!({"driver": "quorum", "children": [], "vote-threshold": v}),
+        )
+    };
+    assert_eq!(
+        vt(json!(u64::MAX)),
+        err("Invalid parameter type for 'vote-threshold', expected: integer")
+    );
+    assert_eq!(vt(json!(i64::MIN)), Ok(()));
+    let server = |port: Value| json!({"driver": "raw", "file": {"driver": "nbd", "server": {"type": "inet", "host": "h", "port": "1", "to": port}}});
+    assert_eq!(
+        check("blockdev-add", server(json!(65536))),
+        err("Parameter 'to' expects uint16_t")
+    );
+    assert_eq!(
+        check("blockdev-add", server(json!("x"))),
+        err("Parameter 'file.server.to' expects uint64")
+    );
+    // The kinds come with the QEMU 7.2 schema, also when it is loaded from its file.
+    let add = s.command("blockdev-add").unwrap();
+    let loaded = Schema::from_value(s.to_value()).unwrap();
+    let Some(TypeDef::Object(o)) = s.ty(&add.arg_type) else {
+        panic!()
+    };
+    let quorum = &o.variant("quorum").unwrap().ty;
+    assert_eq!(s.int_kind(quorum, "vote-threshold"), Some(IntKind::Int64));
+    assert_eq!(
+        loaded.int_kind(quorum, "vote-threshold"),
+        Some(IntKind::Int64)
+    );
+    assert_eq!(storage_daemon().int_kind(quorum, "vote-threshold"), None);
+    assert_eq!(IntKind::Uint16.c_name(), "uint16_t");
+    assert!(!IntKind::Uint8.is_signed() && IntKind::Int32.is_signed());
+}
+
 // ---- validate ------------------------------------------------------------------------------
 
 fn ret_type(command: &str) -> &'static str {
