@@ -1207,6 +1207,49 @@ fn example_arguments_pass_the_argument_check() {
 }
 
 #[test]
+fn example_values_are_cheap_for_real_schemas() {
+    for (which, s) in snapshots() {
+        let worst = s
+            .types()
+            .map(|t| example::steps_for(&s, t.name()))
+            .max()
+            .unwrap();
+        assert!(worst * 20 < example::MAX_STEPS, "{which}: {worst} steps");
+    }
+}
+
+#[test]
+fn example_value_gives_up_on_exponential_schemas() {
+    // X0 = {a: X1, b: X1}, X1 = {a: X2, b: X2}, ... : the minimal X0 has 2^60 leaves.
+    let mut v = vec![json!({"name": "int", "meta-type": "builtin", "json-type": "int"})];
+    for i in 0..60 {
+        v.push(json!({"name": format!("X{i}"), "meta-type": "object",
+                      "members": [{"name": "a", "type": format!("X{}", i + 1)}, {"name": "b", "type": format!("X{}", i + 1)}]}));
+    }
+    v.push(
+        json!({"name": "X60", "meta-type": "object", "members": [{"name": "n", "type": "int"}]}),
+    );
+    let s = Schema::from_value(&Value::Array(v)).unwrap();
+    assert_eq!(s.example_value("X0"), Value::Null);
+    assert_eq!(
+        s.example_value("X58"),
+        json!({"a": {"a": {"n": 0}, "b": {"n": 0}}, "b": {"a": {"n": 0}, "b": {"n": 0}}})
+    );
+}
+
+#[test]
+fn example_value_of_an_unconstructible_type_is_null() {
+    // A mandatory member of its own type, and an empty enum: no finite value exists.
+    let s = Schema::from_value(&json!([
+        {"name": "L", "meta-type": "object", "members": [{"name": "next", "type": "L"}]},
+        {"name": "E", "meta-type": "enum", "values": []},
+    ]))
+    .unwrap();
+    assert_eq!(s.example_value("L"), Value::Null);
+    assert_eq!(s.example_value("E"), Value::Null);
+}
+
+#[test]
 fn example_values_are_minimal() {
     let s = Schema::qemu_7_2();
     assert_eq!(
@@ -1228,4 +1271,109 @@ fn example_values_are_minimal() {
     let u = Schema::from_value(&union_schema(json!([]))).unwrap();
     assert_eq!(u.example_value("U"), json!({"t": "a", "x": 0}));
     assert_eq!(u.example_value("ALT"), json!(""));
+}
+
+// ---- robustness ----------------------------------------------------------------------------
+
+mod mutated {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn base() -> &'static Value {
+        static BASE: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+        BASE.get_or_init(|| serde_json::from_str(STORAGE_DAEMON_JSON).unwrap())
+    }
+
+    /// One edit of the introspection data, at entry `entry` (modulo the length).
+    #[derive(Debug, Clone)]
+    enum Edit {
+        RemoveEntry,
+        RemoveKey(prop::sample::Index),
+        SetKey(prop::sample::Index, Value),
+        SetMemberKey(prop::sample::Index, prop::sample::Index, Value),
+    }
+
+    fn some_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            Just(json!(1)),
+            Just(json!([])),
+            Just(json!({})),
+            Just(json!("0")),
+            Just(json!("1")),
+            Just(json!("str")),
+            Just(json!("nope")),
+            Just(json!("object")),
+            Just(json!([{"name": "x", "type": "int"}])),
+            Just(json!([{"case": "x", "type": "0"}])),
+        ]
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        prop_oneof![
+            Just(Edit::RemoveEntry),
+            any::<prop::sample::Index>().prop_map(Edit::RemoveKey),
+            (any::<prop::sample::Index>(), some_value()).prop_map(|(k, v)| Edit::SetKey(k, v)),
+            (
+                any::<prop::sample::Index>(),
+                any::<prop::sample::Index>(),
+                some_value()
+            )
+                .prop_map(|(k, m, v)| Edit::SetMemberKey(k, m, v)),
+        ]
+    }
+
+    fn apply(v: &mut Value, entry: prop::sample::Index, edit: &Edit) {
+        let entries = v.as_array_mut().unwrap();
+        let i = entry.index(entries.len());
+        let obj = entries[i].as_object_mut().unwrap();
+        let keys: Vec<String> = obj.keys().cloned().collect();
+        match edit {
+            Edit::RemoveEntry => {
+                entries.remove(i);
+            }
+            Edit::RemoveKey(k) => {
+                obj.shift_remove(&keys[k.index(keys.len())]);
+            }
+            Edit::SetKey(k, val) => {
+                obj.insert(keys[k.index(keys.len())].clone(), val.clone());
+            }
+            Edit::SetMemberKey(k, m, val) => {
+                // Inside an array-valued key (members, variants): change one key of one element.
+                let key = &keys[k.index(keys.len())];
+                if let Some(Value::Array(items)) = obj.get_mut(key) {
+                    if !items.is_empty() {
+                        let n = items.len();
+                        if let Some(item) = items[m.index(n)].as_object_mut() {
+                            let ikeys: Vec<String> = item.keys().cloned().collect();
+                            let ik = ikeys[m.index(ikeys.len())].clone();
+                            item.insert(ik, val.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Loading never panics, and whatever loads is consistent enough for every walker.
+        #[test]
+        fn edited_schemas_load_or_fail_cleanly(edits in proptest::collection::vec((any::<prop::sample::Index>(), edit()), 1..4)) {
+            let mut v = base().clone();
+            for (entry, e) in &edits {
+                apply(&mut v, *entry, e);
+            }
+            if let Ok(s) = Schema::from_value(&v) {
+                for c in s.commands().take(30) {
+                    let args = s.example_value(&c.arg_type);
+                    prop_assert_eq!(s.check_arguments(&c.name, args.as_object()), Ok(()), "{}", c.name);
+                    let ret = s.example_value(&c.ret_type);
+                    let issues = s.validate(&c.ret_type, &ret, "return");
+                    prop_assert!(issues.is_empty(), "{}: {:?}", c.name, issues);
+                }
+            }
+        }
+    }
 }
