@@ -985,6 +985,8 @@ fn validates_recorded_qemu_returns() {
     let returns: Value =
         serde_json::from_str(include_str!("testdata/returns-qemu-7.2.json")).unwrap();
     let s = Schema::qemu_7_2();
+    // Every query command without mandatory arguments that QEMU 7.2 -machine none answers.
+    assert_eq!(returns.as_object().unwrap().len(), 57);
     for (command, ret) in returns.as_object().unwrap() {
         let issues = s.validate(ret_type(command), ret, "return");
         assert!(issues.is_empty(), "{command}: {issues:?}");
@@ -999,6 +1001,40 @@ fn validates_recorded_qemu_returns() {
         "return",
     );
     assert!(issues.is_empty(), "{:?}", &issues[..issues.len().min(5)]);
+}
+
+#[test]
+fn validates_events_seen_from_qemu() {
+    let s = Schema::qemu_7_2();
+    let data = |e: &str| &s.event(e).unwrap().arg_type;
+    // `quit` sends this SHUTDOWN; STOP and RESUME carry no data (QEMU omits `data`).
+    assert!(s
+        .validate(
+            data("SHUTDOWN"),
+            &json!({"guest": false, "reason": "host-qmp-quit"}),
+            "data"
+        )
+        .is_empty());
+    assert!(s.validate(data("STOP"), &json!({}), "data").is_empty());
+    assert!(s.validate(data("RESUME"), &json!({}), "data").is_empty());
+    let bad: Vec<String> = s
+        .validate(
+            data("SHUTDOWN"),
+            &json!({"guest": "no", "reason": "bored"}),
+            "data",
+        )
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(bad.len(), 2, "{bad:?}");
+    assert_eq!(bad[0], "data.guest: expected bool, got string");
+    assert!(
+        bad[1].starts_with(
+            "data.reason: 'bored' is not a value of the enum (none, host-error, host-qmp-quit,"
+        ),
+        "{}",
+        bad[1]
+    );
 }
 
 #[test]
