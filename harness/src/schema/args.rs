@@ -14,7 +14,6 @@
 //!   opaque numbers); the alternates of QEMU 7.2 are recognised by their shape.
 //! - With several unexpected members, QEMU names the first one in the iteration order of a
 //!   GLib hash table; [`super::ghash`] reproduces that order.
-//!
 //! - Integer widths are not in introspection (every integer type is `int`). Where the schema
 //!   knows them ([`Schema::int_kind`]: QEMU 7.2's argument members, probed live), signed
 //!   members reject non-int64 values with `Invalid parameter type for 'a.b', expected: integer`
@@ -24,9 +23,12 @@
 //!   `Parameter 'b' expects uint8_t`. Where unknown, any integer QEMU's parser produces (int64
 //!   or uint64 range) passes.
 //!
-//! What introspection cannot tell (so this check cannot reproduce it):
-//! - Commands whose arguments QEMU does not visit (`'gen': false`): `device_add` is emulated
-//!   by hand (see [`check_device_add`]).
+//! - Commands whose arguments QEMU does not visit (`'gen': false`, invisible in
+//!   introspection): `device_add` is emulated by hand (see [`check_device_add`]).
+//!
+//! Not emulated: the checks commands make themselves once their arguments passed, e.g.
+//! `Parameter 'compress_level' expects a value between 0 and 9` (`migrate-set-parameters`),
+//! `Parameter 'protocol' expects 'spice'` (`client_migrate_info`).
 
 use super::{ghash, is_qemu_int, AlternateType, IntKind, JsonType, ObjectType, Schema, TypeDef};
 use serde_json::{Map, Value};
