@@ -5,6 +5,7 @@
 //! protocol state and reports every rule it sees broken as a [`session::Violation`] tied to a
 //! clause of the specification ([`spec`]).
 
+pub mod checks;
 pub mod cli;
 pub mod endpoint;
 pub mod message;
