@@ -9,6 +9,7 @@ pub mod checks;
 pub mod cli;
 pub mod endpoint;
 pub mod message;
+pub mod report;
 pub mod session;
 pub mod spec;
 pub mod wire;
