@@ -53,7 +53,7 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// Fault to inject into the emulated monitor (repeatable)
-    #[arg(long, value_name = "NAME", requires = "emulated")]
+    #[arg(long, value_name = "NAME")]
     pub fault: Vec<String>,
     /// Run only checks matching PATTERN (a glob like 'robustness.*' or an id prefix; repeatable)
     #[arg(long, value_name = "PATTERN")]
@@ -67,9 +67,10 @@ pub struct CheckArgs {
     /// Write a report: FORMAT=PATH with FORMAT json, junit, markdown or html (repeatable)
     #[arg(long, value_name = "FORMAT=PATH")]
     pub report: Vec<ReportSpec>,
-    /// How many checks run at once (each on its own connection or process)
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
-    pub jobs: u64,
+    /// How many checks run at once, each on its own connection or process [default: 8, or 1
+    /// for --connect, as a QEMU socket serves one client at a time]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub jobs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -224,6 +225,9 @@ impl Painter {
 }
 
 fn check(a: &CheckArgs) -> i32 {
+    if !a.fault.is_empty() && !a.target.emulated {
+        return fatal("--fault only applies to --emulated");
+    }
     let target = match target_of(&a.target, &a.fault) {
         Ok(t) => t,
         Err(e) => return fatal(e),
@@ -248,7 +252,11 @@ fn check(a: &CheckArgs) -> i32 {
     let paint = Painter { color };
     let total = selected.len();
     let mut done = 0usize;
-    let results = checks::run(&ctx, &selected, a.jobs as usize, |r: &CheckResult| {
+    let jobs = a.jobs.unwrap_or(match target {
+        Target::Unix(_) | Target::Tcp(_) => 1,
+        _ => 8,
+    }) as usize;
+    let results = checks::run(&ctx, &selected, jobs, |r: &CheckResult| {
         done += 1;
         if tty_err {
             let mut e = std::io::stderr();
