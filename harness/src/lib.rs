@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod endpoint;
 pub mod message;
+pub mod monitor;
 pub mod session;
 pub mod spec;
 pub mod wire;
