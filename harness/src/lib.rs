@@ -9,6 +9,7 @@ pub mod cli;
 pub mod endpoint;
 pub mod message;
 pub mod monitor;
+pub mod schema;
 pub mod session;
 pub mod spec;
 pub mod wire;

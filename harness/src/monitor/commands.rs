@@ -104,10 +104,118 @@ pub(crate) fn run(
             Ok(v.clone())
         }
         "qom-list" => qom_list(arg(args, "path")),
+        "qom-get" => qom_get(arg(args, "path"), arg(args, "property")),
+        "query-kvm" => Ok(QObj::dict([
+            ("enabled", QObj::Bool(false)),
+            ("present", QObj::Bool(true)),
+        ])),
+        "query-uuid" => Ok(QObj::dict([(
+            "UUID",
+            QObj::str("00000000-0000-0000-0000-000000000000"),
+        )])),
+        "query-target" => Ok(QObj::dict([("arch", QObj::str("x86_64"))])),
+        "query-current-machine" => Ok(QObj::dict([("wakeup-suspend-support", QObj::Bool(false))])),
+        "query-memory-size-summary" => Ok(QObj::dict([
+            ("base-memory", QObj::Int(0)),
+            ("plugged-memory", QObj::Int(0)),
+        ])),
+        "query-chardev" => Ok(QObj::List(vec![QObj::dict([
+            ("label", QObj::str("compat_monitor0")),
+            ("filename", QObj::str("stdio")),
+            ("frontend-open", QObj::Bool(true)),
+        ])])),
+        "human-monitor-command" => {
+            let line = match arg(args, "command-line") {
+                Some(QObj::Str(s)) => s.trim().to_string(),
+                _ => String::new(),
+            };
+            let (ma, mi, mc) = mon.cfg.version;
+            let text = match line.as_str() {
+                "info version" => format!("{ma}.{mi}.{mc}{}\r\n", mon.cfg.package),
+                "info status" => format!(
+                    "VM status: {}\r\n",
+                    if mon.running { "running" } else { "paused" }
+                ),
+                "" => String::new(),
+                other => {
+                    let cmd = other.split_whitespace().next().unwrap_or(other);
+                    format!("unknown command: '{cmd}'\r\n")
+                }
+            };
+            Ok(QObj::Str(text))
+        }
+        "system_reset" => {
+            mon.event(
+                "RESET",
+                Some(QObj::dict([
+                    ("guest", QObj::Bool(false)),
+                    ("reason", QObj::str("host-qmp-system-reset")),
+                ])),
+            );
+            Ok(empty())
+        }
+        "system_powerdown" => {
+            mon.event("POWERDOWN", None);
+            Ok(empty())
+        }
+        "inject-nmi" => Err((
+            "GenericError",
+            "this feature or command is not currently supported".into(),
+        )),
+        "query-balloon" | "balloon" => Err((
+            "DeviceNotActive",
+            "No balloon device has been activated".into(),
+        )),
+        "query-vm-generation-id" => {
+            Err(("GenericError", "VM Generation ID device not found".into()))
+        }
+        "query-hotpluggable-cpus" => Err((
+            "GenericError",
+            "The feature 'query-hotpluggable-cpus' is not enabled".into(),
+        )),
+        "device_del" | "netdev_del" => Err((
+            "DeviceNotFound",
+            format!("Device '{}' not found", str_arg(args, "id")),
+        )),
+        "object-del" => Err((
+            "GenericError",
+            format!("object '{}' not found", str_arg(args, "id")),
+        )),
+        "chardev-remove" => Err((
+            "GenericError",
+            format!("Chardev '{}' not found", str_arg(args, "id")),
+        )),
         _ => {
             let v = mon.cfg.schema.example_value(ret_type);
             Ok(QObj::from_value(&v))
         }
+    }
+}
+
+fn str_arg<'a>(args: &'a [(String, QObj)], name: &str) -> &'a str {
+    match arg(args, name) {
+        Some(QObj::Str(s)) => s,
+        _ => "",
+    }
+}
+
+fn qom_get(path: Option<&QObj>, prop: Option<&QObj>) -> Outcome {
+    let (Some(QObj::Str(path)), Some(QObj::Str(prop))) = (path, prop) else {
+        return Err(("GenericError", "Parameter 'path' is missing".into()));
+    };
+    let class = match path.as_str() {
+        "/" | "/chardevs" => "container",
+        "/machine" => "none-machine",
+        "" => return Err(("GenericError", "Path '' is ambiguous".into())),
+        p => return Err(("DeviceNotFound", format!("Device '{p}' not found"))),
+    };
+    if prop == "type" {
+        Ok(QObj::str(class))
+    } else {
+        Err((
+            "GenericError",
+            format!("Property '{class}.{prop}' not found"),
+        ))
     }
 }
 

@@ -11,12 +11,11 @@ mod commands;
 pub mod fault;
 pub mod json;
 pub mod qobject;
-mod schema_shim;
 pub mod serve;
 pub mod server;
 
+pub use crate::schema::Schema;
 pub use fault::{list_faults, Fault, FaultSet, UnknownFault};
-pub use schema_shim::Schema;
 pub use server::{Closed, Monitor, MonitorConfig};
 
 use crate::endpoint::{Connector, Target, Transport};
