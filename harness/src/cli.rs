@@ -5,6 +5,8 @@
 
 use crate::checks::{self, CheckResult, Ctx, Pattern, Status};
 use crate::endpoint::{Client, Target};
+use crate::monitor::serve::{self, ServeArgs};
+use crate::monitor::{emulated_target, Fault};
 use crate::report::{self, ReportSpec, RunReport};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::Value;
@@ -28,6 +30,8 @@ pub enum Cmd {
     Check(CheckArgs),
     /// List every check: id, clause, title
     List(ListArgs),
+    /// Serve the emulated QMP monitor (a QEMU 7.2 look-alike, optionally faulty)
+    Serve(ServeArgs),
 }
 
 /// Where the QMP server under test is (exactly one).
@@ -112,6 +116,7 @@ where
             print!("{}", list(a.format));
             0
         }
+        Cmd::Serve(a) => serve::run(a),
     }
 }
 
@@ -173,8 +178,12 @@ pub fn target_of(t: &TargetArgs, faults: &[String]) -> Result<Target, String> {
     Err("no target: use --connect, --spawn, --qemu or --emulated".into())
 }
 
-fn emulated(_faults: &[String]) -> Result<Target, String> {
-    Err("--emulated: the emulated monitor is not part of this build yet".into())
+fn emulated(faults: &[String]) -> Result<Target, String> {
+    let faults = faults
+        .iter()
+        .map(|f| f.parse::<Fault>().map_err(|e| format!("--fault: {e}")))
+        .collect::<Result<Vec<Fault>, String>>()?;
+    Ok(emulated_target(&faults, None))
 }
 
 /// Connect once before the run: an unreachable target is exit code 2, and the greeting (if

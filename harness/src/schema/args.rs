@@ -1,0 +1,292 @@
+//! QEMU's argument check: an emulation of what `qobject-input-visitor` (strict mode) reports
+//! while the generated `qmp_marshal_*` code visits a command's arguments, with QEMU 7.2's texts.
+//!
+//! What QEMU 7.2 does (seen live, see the unit tests):
+//! - Members are visited in schema order (base members, then the members of the variant the
+//!   tag selects); the first problem wins; unexpected members are reported after all known
+//!   members of that object were visited, so `{"x":1}` for a command with a mandatory member
+//!   reports the missing member, not the unexpected one.
+//! - Type errors, missing and unexpected members name the full path (`children[1].filename`),
+//!   but enum value errors and alternate type errors name only the innermost member, and a list
+//!   element is then called `null`: `Parameter 'null' does not accept value 'foo'`,
+//!   `Invalid parameter type for 'null', expected: BlockdevRef`.
+//! - Alternate type errors name the QAPI type, which introspection hides (type names are
+//!   opaque numbers); the alternates of QEMU 7.2 are recognised by their shape.
+//! - With several unexpected members, QEMU names the first one in the iteration order of a
+//!   GLib hash table; [`super::ghash`] reproduces that order.
+//!
+//! What introspection cannot tell (so this check cannot reproduce it):
+//! - Integer widths: every integer type is `int`. Any integer that QEMU's parser makes an
+//!   integer (int64 or uint64 range) is accepted; QEMU rejects out-of-range values per type
+//!   (`Parameter 'x' expects uint8_t`), and reports wrong types for unsigned members as
+//!   `Parameter 'x' expects uint64` instead of `Invalid parameter type ... expected: integer`.
+//! - Commands whose arguments QEMU does not visit (`'gen': false`): `device_add` only needs
+//!   `driver` and leaves everything else to the device model.
+
+use super::{ghash, is_qemu_int, AlternateType, JsonType, ObjectType, Schema, TypeDef};
+use serde_json::{Map, Value};
+
+/// QEMU's JSON parser refuses deeper input (`JSON nesting depth limit exceeded`); the check
+/// stops there too instead of recursing without bound.
+pub(super) const MAX_DEPTH: usize = 1024;
+
+/// Commands QEMU 7.2 declares with `'gen': false`: their arguments are not visited by QAPI.
+/// Each names the members it requires itself.
+const UNVISITED_COMMANDS: &[(&str, &[&str])] = &[("device_add", &["driver"])];
+
+pub(super) fn check_arguments(
+    schema: &Schema,
+    command: &str,
+    args: Option<&Map<String, Value>>,
+) -> Result<(), String> {
+    let Some(info) = schema.command(command) else {
+        return Err(format!("The command {command} has not been found"));
+    };
+    let empty = Map::new();
+    let args = args.unwrap_or(&empty);
+    if let Some((_, required)) = UNVISITED_COMMANDS.iter().find(|(name, _)| *name == command) {
+        return match required.iter().find(|m| !args.contains_key(**m)) {
+            Some(m) => Err(format!("Parameter '{m}' is missing")),
+            None => Ok(()),
+        };
+    }
+    let TypeDef::Object(o) = &schema.types[&info.arg_type] else {
+        unreachable!("arg-type is checked to be an object at load")
+    };
+    let mut visitor = Visitor {
+        schema,
+        path: Vec::new(),
+    };
+    visitor.visit_struct(o, args)
+}
+
+#[derive(Clone, Copy)]
+enum Seg<'a> {
+    Member(&'a str),
+    Index(usize),
+}
+
+struct Visitor<'s> {
+    schema: &'s Schema,
+    /// Where the value being visited sits below the arguments object.
+    path: Vec<Seg<'s>>,
+}
+
+impl<'s> Visitor<'s> {
+    /// QEMU's `full_name()`: `a.b[2].c`.
+    fn full_name(&self) -> String {
+        let mut s = String::new();
+        for seg in &self.path {
+            match seg {
+                Seg::Member(m) => {
+                    if !s.is_empty() {
+                        s.push('.');
+                    }
+                    s.push_str(m);
+                }
+                Seg::Index(i) => s.push_str(&format!("[{i}]")),
+            }
+        }
+        s
+    }
+
+    /// The full name of member `m` of the object being visited.
+    fn member_name(&self, m: &str) -> String {
+        let base = self.full_name();
+        if base.is_empty() {
+            m.to_string()
+        } else {
+            format!("{base}.{m}")
+        }
+    }
+
+    /// The bare `name` argument of the visit: the member name, `null` for a list element.
+    fn bare_name(&self) -> &'s str {
+        match self.path.last() {
+            Some(Seg::Member(m)) => m,
+            _ => "null",
+        }
+    }
+
+    fn type_error(&self, expected: &str) -> String {
+        format!(
+            "Invalid parameter type for '{}', expected: {expected}",
+            self.full_name()
+        )
+    }
+
+    fn visit(&mut self, ty: &'s str, v: &Value) -> Result<(), String> {
+        if self.path.len() > MAX_DEPTH {
+            return Err("JSON nesting depth limit exceeded".to_string());
+        }
+        let schema = self.schema;
+        match &schema.types[ty] {
+            TypeDef::Builtin(b) => {
+                let (ok, expected) = match b.json_type {
+                    JsonType::String => (v.is_string(), "string"),
+                    JsonType::Int => (matches!(v, Value::Number(n) if is_qemu_int(n)), "integer"),
+                    JsonType::Number => (v.is_number(), "number"),
+                    JsonType::Boolean => (v.is_boolean(), "boolean"),
+                    JsonType::Null => (v.is_null(), "null"),
+                    JsonType::Value => (true, ""),
+                };
+                if ok {
+                    Ok(())
+                } else {
+                    Err(self.type_error(expected))
+                }
+            }
+            TypeDef::Enum(e) => {
+                let Some(s) = v.as_str() else {
+                    return Err(self.type_error("string"));
+                };
+                if e.values.iter().any(|x| x == s) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "Parameter '{}' does not accept value '{s}'",
+                        self.bare_name()
+                    ))
+                }
+            }
+            TypeDef::Array(a) => {
+                let Some(items) = v.as_array() else {
+                    return Err(self.type_error("array"));
+                };
+                for (i, item) in items.iter().enumerate() {
+                    self.path.push(Seg::Index(i));
+                    self.visit(&a.element_type, item)?;
+                    self.path.pop();
+                }
+                Ok(())
+            }
+            TypeDef::Object(o) => {
+                let Some(map) = v.as_object() else {
+                    return Err(self.type_error("object"));
+                };
+                self.visit_struct(o, map)
+            }
+            TypeDef::Alternate(alt) => match alternate_branch(schema, alt, v) {
+                Some(branch) => self.visit(branch, v),
+                None => Err(format!(
+                    "Invalid parameter type for '{}', expected: {}",
+                    self.bare_name(),
+                    alternate_qapi_name(schema, alt)
+                )),
+            },
+        }
+    }
+
+    fn visit_struct(&mut self, o: &'s ObjectType, map: &Map<String, Value>) -> Result<(), String> {
+        let mut consumed = Vec::new();
+        self.visit_members(o, map, &mut consumed)?;
+        if map.len() > consumed.len() {
+            let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+            if let Some(key) = ghash::first_remaining(&keys, &consumed) {
+                return Err(format!(
+                    "Parameter '{}' is unexpected",
+                    self.member_name(key)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The members of `o` and of the variant its tag selects, in QEMU's order.
+    fn visit_members(
+        &mut self,
+        o: &'s ObjectType,
+        map: &Map<String, Value>,
+        consumed: &mut Vec<&'s str>,
+    ) -> Result<(), String> {
+        for m in &o.members {
+            match map.get(&m.name) {
+                Some(v) => {
+                    self.path.push(Seg::Member(&m.name));
+                    self.visit(&m.ty, v)?;
+                    self.path.pop();
+                    consumed.push(&m.name);
+                }
+                None if !m.optional => {
+                    return Err(format!(
+                        "Parameter '{}' is missing",
+                        self.member_name(&m.name)
+                    ))
+                }
+                None => {}
+            }
+        }
+        let variant = o
+            .tag
+            .as_ref()
+            .and_then(|tag| map.get(tag))
+            .and_then(Value::as_str)
+            .and_then(|case| o.variant(case));
+        if let Some(variant) = variant {
+            let TypeDef::Object(vo) = &self.schema.types[&variant.ty] else {
+                unreachable!("variants are checked to be objects at load")
+            };
+            self.visit_members(vo, map, consumed)?;
+        }
+        Ok(())
+    }
+}
+
+/// The branch QEMU's generated alternate visitor takes for `v` (it switches on the QObject
+/// type; QAPI forbids two branches of the same QObject type).
+pub(super) fn alternate_branch<'s>(
+    schema: &'s Schema,
+    alt: &'s AlternateType,
+    v: &Value,
+) -> Option<&'s str> {
+    alt.members
+        .iter()
+        .find(|b| match (&schema.types[b.as_str()], v) {
+            (TypeDef::Builtin(bt), v) => matches!(
+                (bt.json_type, v),
+                (JsonType::String, Value::String(_))
+                    | (JsonType::Int | JsonType::Number, Value::Number(_))
+                    | (JsonType::Boolean, Value::Bool(_))
+                    | (JsonType::Null, Value::Null)
+                    | (JsonType::Value, _)
+            ),
+            (TypeDef::Enum(_), Value::String(_)) => true,
+            (TypeDef::Array(_), Value::Array(_)) => true,
+            (TypeDef::Object(_), Value::Object(_)) => true,
+            _ => false,
+        })
+        .map(String::as_str)
+}
+
+/// The QAPI name of an alternate, as QEMU's type errors spell it. Introspection replaces type
+/// names by numbers, so QEMU 7.2's alternates are recognised by the shape of their branches;
+/// an unknown alternate keeps its introspection name.
+pub(super) fn alternate_qapi_name<'s>(schema: &'s Schema, alt: &'s AlternateType) -> &'s str {
+    let shape: Vec<String> = alt
+        .members
+        .iter()
+        .map(|b| match &schema.types[b.as_str()] {
+            TypeDef::Builtin(bt) => bt.json_type.as_str().to_string(),
+            TypeDef::Enum(_) => "enum".to_string(),
+            TypeDef::Array(_) => "array".to_string(),
+            TypeDef::Object(o) => match &o.tag {
+                Some(tag) => format!("union:{tag}"),
+                None => {
+                    let names: Vec<&str> = o.members.iter().map(|m| m.name.as_str()).collect();
+                    format!("struct:{}", names.join(","))
+                }
+            },
+            TypeDef::Alternate(_) => "alternate".to_string(),
+        })
+        .collect();
+    let shape: Vec<&str> = shape.iter().map(String::as_str).collect();
+    match shape.as_slice() {
+        ["string", "struct:node,name"] => "BlockDirtyBitmapOrStr",
+        ["string", "null"] => "StrOrNull",
+        ["union:driver", "string"] => "BlockdevRef",
+        ["union:driver", "string", "null"] => "BlockdevRefOrNull",
+        [s, "enum"] if s.starts_with("struct:template,") => "Qcow2OverlapChecks",
+        ["int", "boolean", "array"] => "StatsValue",
+        _ => &alt.name,
+    }
+}
