@@ -1,7 +1,388 @@
-//! The `qmpspec` command line.
+//! The `qmpspec` command line (clap derive).
+//!
+//! Exit codes: 0 no check failed; 1 at least one check failed; 2 the run could not be made
+//! (bad arguments, unreachable target). Clap's own usage errors also exit 2.
+
+use crate::checks::{self, CheckResult, Ctx, Pattern, Status};
+use crate::endpoint::{Client, Target};
+use crate::monitor::serve::{self, ServeArgs};
+use crate::monitor::{emulated_target, Fault};
+use crate::report::{self, ReportSpec, RunReport};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::Value;
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant, SystemTime};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "qmpspec",
+    version,
+    about = "Conformance test harness and fuzzer for the QEMU Monitor Protocol (QMP)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run the conformance checks against a target
+    Check(CheckArgs),
+    /// List every check: id, clause, title
+    List(ListArgs),
+    /// Serve the emulated QMP monitor (a QEMU 7.2 look-alike, optionally faulty)
+    Serve(ServeArgs),
+}
+
+/// Where the QMP server under test is (exactly one).
+#[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false)]
+pub struct TargetArgs {
+    /// Connect to a socket: unix:PATH or tcp:HOST:PORT (a fresh connection per check)
+    #[arg(long, value_name = "unix:PATH|tcp:HOST:PORT")]
+    pub connect: Option<String>,
+    /// Run a program speaking QMP on stdin/stdout (a fresh process per check)
+    #[arg(long, value_name = "'PROGRAM ARGS...'")]
+    pub spawn: Option<String>,
+    /// Run QEMU with no machine and QMP on stdio (optionally a given binary)
+    #[arg(long, value_name = "BINARY", num_args = 0..=1, default_missing_value = "qemu-system-x86_64")]
+    pub qemu: Option<String>,
+    /// Use the built-in emulated monitor
+    #[arg(long)]
+    pub emulated: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Fault to inject into the emulated monitor (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub fault: Vec<String>,
+    /// Run only checks matching PATTERN (a glob like 'robustness.*' or an id prefix; repeatable)
+    #[arg(long, value_name = "PATTERN")]
+    pub only: Vec<String>,
+    /// Skip checks matching PATTERN (repeatable)
+    #[arg(long, value_name = "PATTERN")]
+    pub skip: Vec<String>,
+    /// Budget of every single wait, in milliseconds (large inputs get more)
+    #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+    /// Write a report: FORMAT=PATH with FORMAT json, junit, markdown or html (repeatable)
+    #[arg(long, value_name = "FORMAT=PATH")]
+    pub report: Vec<ReportSpec>,
+    /// How many checks run at once, each on its own connection or process [default: 8, or 1
+    /// for --connect, as a QEMU socket serves one client at a time]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub jobs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Output format (markdown: the table for the README)
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
 
 /// Run the command line; returns the process exit code.
 pub fn main() -> i32 {
-    eprintln!("qmpspec: no command yet");
+    run(std::env::args_os())
+}
+
+/// Run with explicit arguments (the first is the program name).
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version exit 0; every usage error exits 2.
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match cli.command {
+        Cmd::Check(a) => check(&a),
+        Cmd::List(a) => {
+            print!("{}", list(a.format));
+            0
+        }
+        Cmd::Serve(a) => serve::run(a),
+    }
+}
+
+/// The check list in `format`.
+pub fn list(format: ListFormat) -> String {
+    let all = checks::all();
+    match format {
+        ListFormat::Text => {
+            let w = all.iter().map(|c| c.id.len()).max().unwrap_or(0);
+            let cw = all.iter().map(|c| c.clause.len()).max().unwrap_or(0);
+            all.iter()
+                .map(|c| format!("{:w$}  {:cw$}  {}\n", c.id, c.clause, c.title))
+                .collect()
+        }
+        ListFormat::Markdown => {
+            let mut s = String::from("| check | clause | what it checks |\n|---|---|---|\n");
+            for c in all {
+                s.push_str(&format!(
+                    "| `{}` | `{}` | {} |\n",
+                    c.id,
+                    c.clause,
+                    c.title.replace('|', "\\|")
+                ));
+            }
+            s
+        }
+        ListFormat::Json => {
+            let v: Vec<Value> = all
+                .iter()
+                .map(|c| serde_json::json!({"id": c.id, "clause": c.clause, "title": c.title}))
+                .collect();
+            let mut s = serde_json::to_string_pretty(&v).expect("serializes");
+            s.push('\n');
+            s
+        }
+    }
+}
+
+/// One line on stderr, for a run that cannot be made.
+fn fatal(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("qmpspec: {msg}");
     2
+}
+
+/// Build the target the arguments name.
+pub fn target_of(t: &TargetArgs, faults: &[String]) -> Result<Target, String> {
+    if let Some(c) = &t.connect {
+        return Target::parse_connect(c).map_err(|e| format!("--connect: {e}"));
+    }
+    if let Some(s) = &t.spawn {
+        return Target::parse_spawn(s).map_err(|e| format!("--spawn: {e}"));
+    }
+    if let Some(q) = &t.qemu {
+        return Ok(Target::qemu(Some(q)));
+    }
+    if t.emulated {
+        return emulated(faults);
+    }
+    Err("no target: use --connect, --spawn, --qemu or --emulated".into())
+}
+
+fn emulated(faults: &[String]) -> Result<Target, String> {
+    let faults = faults
+        .iter()
+        .map(|f| f.parse::<Fault>().map_err(|e| format!("--fault: {e}")))
+        .collect::<Result<Vec<Fault>, String>>()?;
+    Ok(emulated_target(&faults, None))
+}
+
+/// Connect once before the run: an unreachable target is exit code 2, and the greeting (if
+/// any) goes into the reports.
+fn preflight(target: &Target, timeout: Duration) -> Result<Option<Value>, String> {
+    let mut c = Client::connect(target).map_err(|e| format!("cannot reach the target: {e}"))?;
+    let _ = c.wait_until(timeout, |c| {
+        c.conn
+            .transcript()
+            .entries
+            .iter()
+            .any(|e| e.bytes.contains(&b'\n'))
+    });
+    let mut bytes = Vec::new();
+    for e in &c.conn.transcript().entries {
+        bytes.extend_from_slice(&e.bytes);
+    }
+    let mut f = crate::wire::Framer::default();
+    f.push(&bytes);
+    let greeting = match f.next_frame() {
+        Some(Ok(fr)) => crate::wire::parse_value(fr.text, false)
+            .ok()
+            .filter(|v| v.get("QMP").is_some()),
+        _ => None,
+    };
+    Ok(greeting)
+}
+
+struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    fn status(&self, s: Status) -> String {
+        let label = format!("{:5}", s.as_str().to_uppercase());
+        if !self.color {
+            return label;
+        }
+        let code = match s {
+            Status::Pass => "32",
+            Status::Fail => "1;31",
+            Status::Warn => "33",
+            Status::Skip => "2",
+            Status::Error => "35",
+        };
+        format!("\x1b[{code}m{label}\x1b[0m")
+    }
+}
+
+fn check(a: &CheckArgs) -> i32 {
+    if !a.fault.is_empty() && !a.target.emulated {
+        return fatal("--fault only applies to --emulated");
+    }
+    let target = match target_of(&a.target, &a.fault) {
+        Ok(t) => t,
+        Err(e) => return fatal(e),
+    };
+    let only: Vec<Pattern> = a.only.iter().map(|p| Pattern::new(p)).collect();
+    let skip: Vec<Pattern> = a.skip.iter().map(|p| Pattern::new(p)).collect();
+    let selected = match checks::select(checks::all(), &only, &skip) {
+        Ok(s) => s,
+        Err(e) => return fatal(e),
+    };
+    let timeout = Duration::from_millis(a.timeout);
+    let started = SystemTime::now();
+    let t0 = Instant::now();
+    let greeting = match preflight(&target, timeout) {
+        Ok(g) => g,
+        Err(e) => return fatal(e),
+    };
+    let ctx = Ctx::new(target.clone(), timeout);
+    let tty_err = std::io::stderr().is_terminal();
+    let tty_out = std::io::stdout().is_terminal();
+    let color = tty_out && std::env::var_os("NO_COLOR").is_none();
+    let paint = Painter { color };
+    let total = selected.len();
+    let mut done = 0usize;
+    let jobs = a.jobs.unwrap_or(match target {
+        Target::Unix(_) | Target::Tcp(_) => 1,
+        _ => 8,
+    }) as usize;
+    let results = checks::run(&ctx, &selected, jobs, |r: &CheckResult| {
+        done += 1;
+        if tty_err {
+            let mut e = std::io::stderr();
+            let _ = write!(
+                e,
+                "\r\x1b[2K[{done}/{total}] {} {}",
+                r.outcome.status, r.check.id
+            );
+            let _ = e.flush();
+        }
+    });
+    if tty_err {
+        eprint!("\r\x1b[2K");
+    }
+    let run = RunReport {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        target: target.description(),
+        greeting,
+        started,
+        duration: t0.elapsed(),
+        results,
+    };
+    let mut out = String::new();
+    let w = run
+        .results
+        .iter()
+        .map(|r| r.check.id.len())
+        .max()
+        .unwrap_or(0);
+    for r in &run.results {
+        out.push_str(&format!(
+            "{} {:w$}  {}\n",
+            paint.status(r.outcome.status),
+            r.check.id,
+            r.outcome.message
+        ));
+    }
+    let summary = format!(
+        "{} checks against {} in {:.1} s: {}",
+        run.results.len(),
+        run.target,
+        run.duration.as_secs_f64(),
+        run.summary_line()
+    );
+    if color {
+        let code = if run.count(Status::Fail) > 0 {
+            "1;31"
+        } else {
+            "1;32"
+        };
+        out.push_str(&format!("\x1b[{code}m{summary}\x1b[0m\n"));
+    } else {
+        out.push_str(&summary);
+        out.push('\n');
+    }
+    print!("{out}");
+    let _ = std::io::stdout().flush();
+    for spec in &a.report {
+        if let Err(e) = report::write(&run, spec) {
+            return fatal(e);
+        }
+    }
+    if run.count(Status::Fail) > 0 {
+        1
+    } else if run.count(Status::Error) > 0 && run.count(Status::Error) == run.results.len() {
+        fatal("every check hit an error; the run could not be made")
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_exit_2_and_help_exits_0() {
+        assert_eq!(run(["qmpspec", "check"]), 2);
+        assert_eq!(run(["qmpspec", "check", "--qemu", "--emulated"]), 2);
+        assert_eq!(run(["qmpspec", "check", "--qemu", "--timeout", "x"]), 2);
+        assert_eq!(run(["qmpspec", "check", "--qemu", "--report", "pdf=x"]), 2);
+        assert_eq!(run(["qmpspec", "frobnicate"]), 2);
+        assert_eq!(run(["qmpspec", "--help"]), 0);
+    }
+
+    #[test]
+    fn fault_needs_emulated() {
+        assert_eq!(run(["qmpspec", "check", "--qemu", "--fault", "drop-id"]), 2);
+    }
+
+    #[test]
+    fn unreachable_targets_exit_2() {
+        assert_eq!(
+            run([
+                "qmpspec",
+                "check",
+                "--connect",
+                "unix:/nonexistent/qmp.sock"
+            ]),
+            2
+        );
+        assert_eq!(
+            run(["qmpspec", "check", "--spawn", "qmpspec-no-such-program"]),
+            2
+        );
+        assert_eq!(run(["qmpspec", "check", "--connect", "bogus"]), 2);
+        assert_eq!(run(["qmpspec", "check", "--qemu", "--only", "nosuch.*"]), 2);
+    }
+
+    #[test]
+    fn list_formats() {
+        let md = list(ListFormat::Markdown);
+        assert!(md.starts_with("| check | clause | what it checks |"));
+        assert_eq!(md.lines().count(), checks::all().len() + 2);
+        let t = list(ListFormat::Text);
+        assert!(t.contains("robustness.split-frame"));
+        let j: Value = serde_json::from_str(&list(ListFormat::Json)).unwrap();
+        assert_eq!(j.as_array().unwrap().len(), checks::all().len());
+    }
 }

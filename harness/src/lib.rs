@@ -5,10 +5,13 @@
 //! protocol state and reports every rule it sees broken as a [`session::Violation`] tied to a
 //! clause of the specification ([`spec`]).
 
+pub mod checks;
 pub mod cli;
 pub mod endpoint;
 pub mod live_fuzz;
 pub mod message;
+pub mod monitor;
+pub mod report;
 pub mod schema;
 pub mod session;
 pub mod spec;

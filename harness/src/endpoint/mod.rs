@@ -511,6 +511,11 @@ impl Client {
         self.wait_until(timeout, |c| c.replies.len() >= n)
     }
 
+    /// Replies received and not yet taken (oldest first).
+    pub fn pending_replies(&self) -> &[(Option<InFlight>, Reply)] {
+        &self.replies
+    }
+
     /// Take every reply received and not yet taken.
     pub fn take_replies(&mut self) -> Vec<(Option<InFlight>, Reply)> {
         std::mem::take(&mut self.replies)

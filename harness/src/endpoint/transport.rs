@@ -83,7 +83,12 @@ const STDERR_KEEP: usize = 16 * 1024;
 /// can time out; the process is killed and reaped on drop.
 pub struct ProcessTransport {
     child: Child,
-    stdin: Option<ChildStdin>,
+    /// Writes go through a writer thread so that a process that stops reading cannot block
+    /// the caller past its deadline.
+    stdin: Option<Sender<Vec<u8>>>,
+    written: Receiver<io::Result<()>>,
+    /// Writes handed to the writer thread and not yet acknowledged.
+    unacked: usize,
     chunks: Receiver<io::Result<Vec<u8>>>,
     leftover: Vec<u8>,
     eof: bool,
@@ -127,6 +132,8 @@ impl ProcessTransport {
                     }
                 }
             })?;
+        let stdin = child.stdin.take().expect("stdin was piped");
+        let (stdin_tx, written) = spawn_writer(stdin)?;
         let stderr_buf = Arc::new(Mutex::new(Vec::new()));
         if let Some(mut err) = child.stderr.take() {
             let keep = Arc::clone(&stderr_buf);
@@ -145,7 +152,9 @@ impl ProcessTransport {
                 })?;
         }
         Ok(ProcessTransport {
-            stdin: child.stdin.take(),
+            stdin: Some(stdin_tx),
+            written,
+            unacked: 0,
             child,
             chunks: rx,
             leftover: Vec::new(),
@@ -161,15 +170,33 @@ impl ProcessTransport {
 }
 
 impl Transport for ProcessTransport {
-    fn write_all(&mut self, bytes: &[u8], _deadline: Instant) -> io::Result<()> {
-        // A pipe write only blocks when the child stops reading and 64 KiB are queued; the
-        // caller's read deadline then reports the stall. Writes of large inputs go in pieces.
+    fn write_all(&mut self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
         let stdin = self
             .stdin
-            .as_mut()
+            .as_ref()
             .ok_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "stdin closed"))?;
-        stdin.write_all(bytes)?;
-        stdin.flush()
+        stdin
+            .send(bytes.to_vec())
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "stdin closed"))?;
+        self.unacked += 1;
+        while self.unacked > 0 {
+            match self.written.recv_timeout(remaining(deadline)?) {
+                Ok(r) => {
+                    self.unacked -= 1;
+                    r?
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the process stopped reading its input",
+                    ))
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(io::Error::new(io::ErrorKind::BrokenPipe, "stdin closed"))
+                }
+            }
+        }
+        Ok(())
     }
 
     fn read(&mut self, buf: &mut [u8], deadline: Instant) -> io::Result<usize> {
@@ -207,6 +234,26 @@ impl Transport for ProcessTransport {
         let k = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
         String::from_utf8_lossy(&k).into_owned()
     }
+}
+
+/// The writer thread: writes what it is sent, acknowledges each write, and closes the
+/// process's stdin when the sender is dropped.
+#[allow(clippy::type_complexity)]
+fn spawn_writer(mut stdin: ChildStdin) -> io::Result<(Sender<Vec<u8>>, Receiver<io::Result<()>>)> {
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    let (ack_tx, ack_rx) = mpsc::channel();
+    thread::Builder::new()
+        .name("qmpspec-stdin".into())
+        .spawn(move || {
+            for bytes in rx {
+                let r = stdin.write_all(&bytes).and_then(|_| stdin.flush());
+                let failed = r.is_err();
+                if ack_tx.send(r).is_err() || failed {
+                    return;
+                }
+            }
+        })?;
+    Ok((tx, ack_rx))
 }
 
 impl Drop for ProcessTransport {

@@ -164,6 +164,9 @@ impl<'de> DeserializeSeed<'de> for StrictValue {
 
 struct StrictVisitor;
 
+/// The key under which serde_json (with `arbitrary_precision`) passes a number's text.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
 impl<'de> Visitor<'de> for StrictVisitor {
     type Value = Value;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -200,6 +203,12 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut m = Map::new();
         while let Some(k) = map.next_key::<String>()? {
+            if k == NUMBER_TOKEN && m.is_empty() {
+                // serde_json's arbitrary_precision hands numbers over as a one-member map.
+                let text: String = map.next_value()?;
+                let n: serde_json::Number = text.parse().map_err(de::Error::custom)?;
+                return Ok(Value::Number(n));
+            }
             let v = map.next_value_seed(StrictValue)?;
             if m.contains_key(&k) {
                 return Err(de::Error::custom(format_args!("duplicate key `{k}`")));
@@ -253,6 +262,25 @@ mod tests {
             let e = parse_value(input, false).unwrap_err();
             assert_eq!(&e.qemu_text(), want, "{}", String::from_utf8_lossy(input));
         }
+    }
+
+    #[test]
+    fn numbers_keep_their_value() {
+        let v = parse_value(
+            b"[1.5e3, -0.25, 2.5, 123456789012345678901234567890, 7]",
+            false,
+        )
+        .unwrap();
+        let a = v.as_array().unwrap();
+        assert_eq!(a[0].as_f64(), Some(1500.0));
+        assert_eq!(a[1].as_f64(), Some(-0.25));
+        assert_eq!(a[2].as_f64(), Some(2.5));
+        assert!(a[3].is_number());
+        assert_eq!(a[4].as_u64(), Some(7));
+        assert_eq!(
+            parse_value(b"{\"id\": 2.5}", false).unwrap(),
+            serde_json::json!({"id": 2.5})
+        );
     }
 
     #[test]

@@ -1,0 +1,55 @@
+//! The emulated monitor: a schema-driven reference QMP server that answers like QEMU 7.2,
+//! byte for byte, and an adversarial server for testing QMP clients ([`Fault`]s).
+//!
+//! - [`server`]: the sans-IO session ([`Monitor`]): bytes in, bytes out.
+//! - [`json`] and [`qobject`]: QEMU's JSON input pipeline and output writer.
+//! - [`fault`]: deliberate deviations, each tied to the clause it breaks.
+//! - [`serve`]: I/O adapters (`qmpspec serve`) and [`emulated_target`] (an in-process
+//!   [`Target`] for checks and tests).
+
+mod commands;
+pub mod fault;
+pub mod json;
+pub mod qobject;
+pub mod serve;
+pub mod server;
+
+pub use crate::schema::Schema;
+pub use fault::{list_faults, Fault, FaultSet, UnknownFault};
+pub use server::{Closed, Monitor, MonitorConfig};
+
+use crate::endpoint::{Connector, Target, Transport};
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+
+/// A target whose every connection is a fresh emulated monitor session, served by a thread
+/// over a `UnixStream::pair()`.
+pub fn emulated_target(faults: &[Fault], schema: Option<Arc<Schema>>) -> Target {
+    let cfg = Arc::new(MonitorConfig::new(faults, schema));
+    target_for(cfg)
+}
+
+/// A target serving sessions with an explicit configuration.
+pub fn target_for(cfg: Arc<MonitorConfig>) -> Target {
+    let mut description = String::from("emulated");
+    let names: Vec<&str> = cfg.faults.iter().map(Fault::name).collect();
+    if !names.is_empty() {
+        description.push_str(&format!(" (faults: {})", names.join(", ")));
+    }
+    let connect: Connector = Arc::new(move || {
+        let (client, server) = UnixStream::pair()?;
+        serve::spawn_session(server, Arc::clone(&cfg))?;
+        Ok(Box::new(client) as Box<dyn Transport>)
+    });
+    Target::InProcess {
+        description,
+        connect,
+    }
+}
+
+impl Target {
+    /// The built-in emulated monitor (`--emulated`), with optional faults and schema.
+    pub fn emulated(faults: &[Fault], schema: Option<Arc<Schema>>) -> Target {
+        emulated_target(faults, schema)
+    }
+}
