@@ -29,6 +29,8 @@ pub struct Probe<'a> {
     done: Vec<TranscriptEntry>,
     violations: Vec<Violation>,
     next_id: u64,
+    /// Ids carried by raw input sent so far (to tell their replies from the probe's).
+    raw_ids: Vec<Value>,
 }
 
 impl<'a> Probe<'a> {
@@ -42,6 +44,7 @@ impl<'a> Probe<'a> {
             done: Vec::new(),
             violations: Vec::new(),
             next_id: 0,
+            raw_ids: Vec::new(),
         }
     }
 
@@ -218,6 +221,15 @@ impl<'a> Probe<'a> {
     pub fn send_raw(&mut self, bytes: &[u8], replies: Option<usize>) -> Step<()> {
         let t = self.ctx.budget_for(bytes.len(), Duration::from_millis(5));
         let n = replies.unwrap_or(OPEN_ENDED);
+        let mut f = crate::wire::Framer::default();
+        f.push(bytes);
+        while let Some(fr) = f.next_frame() {
+            if let Ok(fr) = fr {
+                if let Ok(Value::Object(o)) = crate::wire::parse_value(fr.text, fr.dialect) {
+                    self.raw_ids.extend(o.get("id").cloned());
+                }
+            }
+        }
         match self.client().send_raw(bytes, n, t) {
             Ok(()) => Ok(()),
             Err(s) => Err(self.stalled("reply.one-per-command", "sending input", s)),
@@ -253,7 +265,8 @@ impl<'a> Probe<'a> {
             if let Some(r) = last {
                 let looks_like_probe = r
                     .return_value()
-                    .is_some_and(|v| v.get("qemu").is_some_and(Value::is_object));
+                    .is_some_and(|v| v.get("qemu").is_some_and(Value::is_object))
+                    && !r.id.as_ref().is_some_and(|id| self.raw_ids.contains(id));
                 if looks_like_probe {
                     return Err(Outcome::fail(
                         "cmd.id-echo",

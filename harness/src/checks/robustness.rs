@@ -205,9 +205,9 @@ fn nested(depth: usize) -> String {
 fn deep_nesting(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
-        // 100 levels as the id: must be echoed.
-        let id: Value = serde_json::from_str(&nested(100)).expect("valid");
-        let input = format!("{{\"execute\":\"query-version\",\"id\":{}}}\n", nested(100));
+        // 100 levels in all (the command object and an id of 99 arrays): must be echoed.
+        let id: Value = serde_json::from_str(&nested(99)).expect("valid");
+        let input = format!("{{\"execute\":\"query-version\",\"id\":{}}}\n", nested(99));
         let t = p.t();
         let before = p.raw_then_recover("reply.one-per-command", input.as_bytes(), false, t)?;
         match before.as_slice() {
@@ -216,7 +216,7 @@ fn deep_nesting(ctx: &Ctx) -> Outcome {
                 return Ok(Outcome::fail(
                     "cmd.id-echo",
                     format!(
-                        "an id nested 100 deep drew {}",
+                        "a command nested 100 levels deep drew {}",
                         r.error()
                             .map_or("a reply with another id".into(), |e| format!(
                                 "an error: {e}"
@@ -228,7 +228,7 @@ fn deep_nesting(ctx: &Ctx) -> Outcome {
                 return Ok(Outcome::fail(
                     "reply.one-per-command",
                     format!(
-                        "a command with an id nested 100 deep drew {} replies",
+                        "a command nested 100 levels deep drew {} replies",
                         other.len()
                     ),
                 ))
@@ -252,7 +252,7 @@ fn deep_nesting(ctx: &Ctx) -> Outcome {
             ));
         }
         Ok(Outcome::pass(format!(
-            "100 levels echoed; 2000 levels drew {} errors, then the endpoint recovered",
+            "an id in a command 100 levels deep echoed; 2000 levels drew {} errors, then the endpoint recovered",
             before.len()
         )))
     })
