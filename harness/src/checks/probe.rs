@@ -159,6 +159,9 @@ impl<'a> Probe<'a> {
         if let Some(g) = self.client().greeting_seen() {
             return Ok(g.clone());
         }
+        if self.client().session.phase() == Phase::Closed && self.violations().is_empty() {
+            return Err(self.stalled("greeting.first", "waiting for the greeting", Stall::Closed));
+        }
         Err(match self.violations().first() {
             Some(v) => Outcome::fail(v.clause, format!("no usable greeting: {}", v.message)),
             None => Outcome::fail("greeting.first", "the first message is not a greeting"),
