@@ -17,6 +17,13 @@ pub type Step<T> = Result<T, Outcome>;
 /// How many replies raw input of unknown effect may draw (a nesting error can draw a burst).
 const OPEN_ENDED: usize = 1 << 16;
 
+/// Large input is written in chunks of this size, each with its own budget.
+const CHUNK: usize = 64 * 1024;
+
+/// Time allowed per KiB of large input on top of the timeout (QEMU 7.2 reads a 1 MiB string
+/// in about 3 s on an idle machine, i.e. 3 ms a KiB; tokens cost more).
+pub const PER_KIB: Duration = Duration::from_millis(20);
+
 /// The byte sent to return a server's JSON parser to a known-good state (`parser.reset`).
 pub const RESET: u8 = 0x01;
 
@@ -233,10 +240,28 @@ impl<'a> Probe<'a> {
                 }
             }
         }
-        match self.client().send_raw(bytes, n, t) {
-            Ok(()) => Ok(()),
-            Err(s) => Err(self.stalled("reply.one-per-command", "sending input", s)),
+        if bytes.len() <= CHUNK {
+            return match self.client().send_raw(bytes, n, t) {
+                Ok(()) => Ok(()),
+                Err(s) => Err(self.stalled("reply.one-per-command", "sending input", s)),
+            };
         }
+        // Large input goes in chunks, each with its own budget: a server that reads slowly but
+        // steadily is given the time, one that stops reading is caught.
+        self.client().session.send_raw(n);
+        let mut sent = 0;
+        for chunk in bytes.chunks(CHUNK) {
+            let t = self.ctx.budget_for(chunk.len(), PER_KIB);
+            if let Err(s) = self.client().conn.send(chunk, t) {
+                let what = format!(
+                    "sending input: the endpoint stopped reading after {sent} of {} bytes",
+                    bytes.len()
+                );
+                return Err(self.stalled("reply.one-per-command", &what, s));
+            }
+            sent += chunk.len();
+        }
+        Ok(())
     }
 
     /// After raw input: optionally reset the parser, then run `query-version` with a fresh id

@@ -2,7 +2,7 @@
 //! endpoint must still answer a well-formed command correctly.
 
 use super::errors::refuse_all;
-use super::probe::{same_id, short, with_probe, Probe, Step};
+use super::probe::{same_id, short, with_probe, Probe, Step, PER_KIB};
 use super::{Check, Ctx, Outcome};
 use crate::message::Command;
 use serde_json::{json, Value};
@@ -240,7 +240,7 @@ fn deep_nesting(ctx: &Ctx) -> Outcome {
             "{{\"execute\":\"query-version\",\"arguments\":{{\"a\":{}}},\"id\":\"deep\"}}\n",
             nested(2000)
         );
-        let budget = p.ctx.budget_for(input.len(), Duration::from_millis(20));
+        let budget = p.ctx.budget_for(input.len(), PER_KIB);
         let before = p.raw_then_recover("reply.one-per-command", input.as_bytes(), true, budget)?;
         if let Some(r) = before.iter().find(|r| r.error().is_none()) {
             return Ok(Outcome::fail(
@@ -307,12 +307,7 @@ fn many_tokens(ctx: &Ctx) -> Outcome {
             id.push('0');
         }
         id.push(']');
-        big_id(
-            p,
-            "an id of 100,000 numbers",
-            &id,
-            Duration::from_millis(10),
-        )
+        big_id(p, "an id of 100,000 numbers", &id, PER_KIB)
     })
 }
 
@@ -323,8 +318,8 @@ fn large_string(ctx: &Ctx) -> Outcome {
             .map(|i| (b'a' + (i % 26) as u8) as char)
             .collect();
         let id = format!("\"{s}\"");
-        // QEMU reads large input slowly (about 3 s a MiB): 10 ms a KiB on top of the timeout.
-        big_id(p, "a 1 MiB string id", &id, Duration::from_millis(10))
+        // QEMU reads large input slowly (about 3 s a MiB): the budget grows with the size.
+        big_id(p, "a 1 MiB string id", &id, PER_KIB)
     })
 }
 
