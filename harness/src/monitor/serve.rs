@@ -7,7 +7,7 @@
 //! (with `--stdio` that is the whole server).
 
 use super::fault::{list_faults, Fault};
-use super::server::{Monitor, MonitorConfig};
+use super::server::{Chardev, Monitor, MonitorConfig};
 use super::Schema;
 use clap::{ArgGroup, Args};
 use std::io::{self, Read, Write};
@@ -58,19 +58,23 @@ pub fn run(args: ServeArgs) -> i32 {
             return 2;
         }
     };
+    let socket = |filename: String| {
+        let mut c = (*cfg).clone();
+        c.chardev = Chardev::Socket { filename };
+        Arc::new(c)
+    };
     let result = if args.stdio {
         serve_stdio(cfg)
     } else if let Some(path) = &args.unix {
         bind_unix(path).and_then(|l| {
             eprintln!("qmpspec serve: listening on unix:{}", path.display());
-            serve_unix(l, cfg)
+            serve_unix(l, socket(format!("unix:{},server=on", path.display())))
         })
     } else if let Some(addr) = &args.tcp {
         bind_tcp(addr).and_then(|l| {
-            if let Ok(a) = l.local_addr() {
-                eprintln!("qmpspec serve: listening on tcp:{a}");
-            }
-            serve_tcp(l, cfg)
+            let a = l.local_addr().map_err(|e| e.to_string())?;
+            eprintln!("qmpspec serve: listening on tcp:{a}");
+            serve_tcp(l, socket(format!("tcp:{a},server=on")))
         })
     } else {
         Err("one of --stdio, --unix PATH, --tcp ADDR is needed".into())

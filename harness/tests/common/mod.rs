@@ -1,6 +1,7 @@
 //! Shared by the monitor tests: QEMU 7.2's recorded replies and transcript redaction.
 #![allow(dead_code)]
 
+pub mod live;
 pub mod scripts;
 
 use qmpspec::monitor::{Monitor, MonitorConfig};
