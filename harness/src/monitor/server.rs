@@ -255,6 +255,12 @@ impl Monitor {
         self.closed.is_none() && (self.in_pos < self.input.len() || !self.queue.is_empty())
     }
 
+    /// Everything the session holds: unparsed input, the message in progress, pending
+    /// output. Bounded whatever the input (see the module docs).
+    pub fn buffered_bytes(&self) -> usize {
+        (self.input.len() - self.in_pos) + self.json.pending_bytes() + self.out.len()
+    }
+
     /// Bytes to send.
     pub fn output(&self) -> &[u8] {
         &self.out
