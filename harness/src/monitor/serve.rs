@@ -7,7 +7,7 @@
 //! (with `--stdio` that is the whole server).
 
 use super::fault::{list_faults, Fault};
-use super::server::{Chardev, Monitor, MonitorConfig};
+use super::server::{Chardev, Closed, Monitor, MonitorConfig};
 use super::Schema;
 use clap::{ArgGroup, Args};
 use std::io::{self, Read, Write};
@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread;
+use std::time::{Duration, Instant};
 
 /// `qmpspec serve` arguments.
 #[derive(Args, Debug, Clone, Default)]
@@ -267,6 +268,21 @@ fn spawn_reader<R: Read + Send + 'static>(
     Ok((rx, h))
 }
 
+/// How long a session stays open after `quit` unless the client hangs up first. QEMU's
+/// connection closes when the process has torn down, a little after the reply; clients
+/// (qemu.qmp) that disconnect right after `quit` expect to be first.
+pub const QUIT_LINGER: Duration = Duration::from_millis(100);
+
+fn linger(rx: &Chunks) {
+    let deadline = Instant::now() + QUIT_LINGER;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(Some(_)) => {} // input after quit is ignored
+            _ => return,
+        }
+    }
+}
+
 /// The session loop: write what is pending, process, wait for input.
 fn drive<W: Write>(rx: Chunks, mut w: W, cfg: Arc<MonitorConfig>) {
     let mut mon = Monitor::new(cfg);
@@ -278,8 +294,10 @@ fn drive<W: Write>(rx: Chunks, mut w: W, cfg: Arc<MonitorConfig>) {
             }
             mon.consume_output(n);
         }
-        if mon.closed().is_some() {
-            return;
+        match mon.closed() {
+            Some(Closed::Quit) => return linger(&rx),
+            Some(Closed::Crash) => return,
+            None => {}
         }
         if mon.has_work() {
             mon.process();
