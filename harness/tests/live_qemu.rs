@@ -14,11 +14,15 @@ fn on_path(program: &str) -> bool {
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn suite_is_clean(target: Target) {
+    suite_is_clean_with(target, 8)
+}
+
+fn suite_is_clean_with(target: Target, jobs: usize) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let ctx = Ctx::new(target, Duration::from_millis(2000));
     let selected: Vec<_> = checks::all().iter().collect();
     let t = Instant::now();
-    let results = checks::run(&ctx, &selected, 8, |_| {});
+    let results = checks::run(&ctx, &selected, jobs, |_| {});
     let failed: Vec<String> = results
         .iter()
         .filter(|r| matches!(r.outcome.status, Status::Fail | Status::Error))
@@ -57,4 +61,41 @@ fn qemu_storage_daemon_is_clean() {
         Target::parse_spawn("qemu-storage-daemon --chardev stdio,id=m --monitor chardev=m")
             .expect("a command line"),
     );
+}
+
+#[test]
+fn qemu_over_a_unix_socket_is_clean() {
+    if !on_path("qemu-system-x86_64") {
+        eprintln!("SKIPPED: qemu-system-x86_64 not found");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("qmpspec-live-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("qmp.sock");
+    let mut qemu = std::process::Command::new("qemu-system-x86_64")
+        .args([
+            "-machine",
+            "none",
+            "-nodefaults",
+            "-display",
+            "none",
+            "-qmp",
+        ])
+        .arg(format!("unix:{},server=on,wait=off", sock.display()))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("qemu starts");
+    let t = Instant::now();
+    while !sock.exists() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // One client at a time: a QEMU socket serves connections in turn.
+    let r = std::panic::catch_unwind(|| suite_is_clean_with(Target::Unix(sock.clone()), 1));
+    let _ = qemu.kill();
+    let _ = qemu.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = r {
+        std::panic::resume_unwind(e);
+    }
 }
