@@ -6,7 +6,7 @@ use qmpspec::monitor::{emulated_target, Fault};
 use std::time::Duration;
 
 fn ctx(faults: &[Fault]) -> Ctx {
-    Ctx::new(emulated_target(faults, None), Duration::from_millis(500))
+    Ctx::new(emulated_target(faults, None), Duration::from_millis(1000))
 }
 
 /// fault -> (check that catches it, expected status, clause the message names).
