@@ -179,7 +179,7 @@ pub fn list(format: ListFormat) -> String {
                     "| `{}` | `{}` | {} |\n",
                     c.id,
                     c.clause,
-                    c.title.replace('|', "\\|")
+                    c.title.replace('\\', "\\\\").replace('|', "\\|")
                 ));
             }
             s
