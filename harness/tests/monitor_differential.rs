@@ -87,3 +87,80 @@ fn differential_unix_socket_schema_and_commands() {
         );
     }
 }
+
+/// Nesting beyond QEMU's limit (1024): the error, then the burst of errors as the rest of
+/// the input is re-read, exactly as QEMU produces them.
+#[test]
+fn differential_nesting_limit_bursts() {
+    let Some(qemu) = which("qemu-system-x86_64") else {
+        return skipped(
+            "differential_nesting_limit_bursts",
+            "qemu-system-x86_64 not found in PATH",
+        );
+    };
+    let dir = TempDir::new("nest");
+    let qsock = dir.0.join("qemu.sock");
+    let esock = dir.0.join("emul.sock");
+    let _q = Reaper(
+        Command::new(qemu)
+            .args(QEMU_ARGS)
+            .arg("-qmp")
+            .arg(format!("unix:{},server=on,wait=off", qsock.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start QEMU"),
+    );
+    let _e = Reaper(
+        Command::new(qmpspec())
+            .args(["serve", "--unix"])
+            .arg(&esock)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start qmpspec serve"),
+    );
+    let mut q = Lines::new(connect(&qsock));
+    let mut e = Lines::new(connect(&esock));
+    for c in [&mut q, &mut e] {
+        c.read();
+        c.ask(b"{\"execute\":\"qmp_capabilities\"}\n");
+    }
+    let mut arrays = b"[".repeat(1030);
+    arrays.extend(b"]".repeat(1030));
+    arrays.push(b'\n');
+    let mut objects = b"{\"execute\":\"query-name\",\"id\":".to_vec();
+    objects.extend(b"{\"a\":".repeat(1030));
+    objects.push(b'1');
+    objects.extend(b"}".repeat(1031));
+    objects.push(b'\n');
+    let mut deep_ok = b"{\"execute\":\"query-name\",\"id\":".to_vec();
+    deep_ok.extend(b"[".repeat(99));
+    deep_ok.extend(b"]".repeat(99));
+    deep_ok.extend(b"}\n");
+    for (what, input, burst) in [
+        ("arrays", arrays, 1027),
+        ("objects", objects, 1029),
+        ("100 levels", deep_ok, 1),
+    ] {
+        // Each burst ends with a marker reply, so both sides can be read to the same point.
+        let mut all = input.clone();
+        all.extend(b"{\"execute\":\"query-name\",\"id\":\"end\"}\n");
+        q.send(&all);
+        e.send(&all);
+        let read_to_end = |c: &mut Lines| {
+            let mut v = Vec::new();
+            loop {
+                let l = c.read();
+                assert!(!l.is_empty(), "{what}: connection closed");
+                if l.windows(5).any(|w| w == b"\"end\"") {
+                    return v;
+                }
+                v.push(l);
+            }
+        };
+        let (a, b) = (read_to_end(&mut q), read_to_end(&mut e));
+        assert_eq!(a.len(), burst, "{what}: QEMU's burst");
+        assert!(a == b, "{what}: bursts differ");
+    }
+}
