@@ -289,13 +289,10 @@ impl Monitor {
         let mut all = Vec::new();
         loop {
             self.process();
-            let out = self.take_output();
-            let done = out.is_empty() && !self.has_work();
-            all.extend_from_slice(&out);
-            if done || (out.is_empty() && self.closed.is_some()) {
-                return all;
-            }
-            if out.is_empty() && self.stalled && !self.has_work() {
+            all.extend(self.take_output());
+            // `process` only pauses with work left when output passed the high-water mark,
+            // which was just drained; `has_work` is false once the session is closed.
+            if !self.has_work() {
                 return all;
             }
         }
@@ -591,7 +588,7 @@ impl Monitor {
             return;
         }
         if command_mode && !oob && f(Fault::Reorder) {
-            let more = self.queue.iter().len() > 0
+            let more = !self.queue.is_empty()
                 || self.input[self.in_pos..]
                     .iter()
                     .any(|b| !b" \t\r\n".contains(b));
