@@ -4,6 +4,13 @@
 //!
 //! `cargo bench --bench monitor` prints criterion's figures for both, then a summary line
 //! with both rates and their ratio (target: emulated >= 50x QEMU).
+//!
+//! Recorded 2026-11-25 on the shared 2-core build machine (load average ~2), release build:
+//! - criterion: emulated 370k round trips/s [344k..384k], QEMU 7.2 6.6k/s [6.2k..7.0k]: 56x
+//! - summary (best of 3): emulated 513k/s, QEMU 7.2 5.3k/s: 96x
+//!
+//! (QEMU's ~2,500/s in QMP-NOTES is one command at a time without oob; with oob and 8 in
+//! flight it does more.) The figures move a lot with the machine's load: rerun to compare.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use qmpspec::monitor::serve::{bind_unix, serve_unix};
