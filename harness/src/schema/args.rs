@@ -14,25 +14,63 @@
 //!   opaque numbers); the alternates of QEMU 7.2 are recognised by their shape.
 //! - With several unexpected members, QEMU names the first one in the iteration order of a
 //!   GLib hash table; [`super::ghash`] reproduces that order.
+//! - Integer widths are not in introspection (every integer type is `int`). Where the schema
+//!   knows them ([`Schema::int_kind`]: QEMU 7.2's argument members, probed live), signed
+//!   members reject non-int64 values with `Invalid parameter type for 'a.b', expected: integer`
+//!   and out-of-range ones with `Parameter 'b' expects int32_t` (bare name), unsigned members
+//!   take negative int64s (as 2^64 + i), reject other non-integers with
+//!   `Parameter 'a.b' expects uint64` (full name) and out-of-range values with
+//!   `Parameter 'b' expects uint8_t`. Where unknown, any integer QEMU's parser produces (int64
+//!   or uint64 range) passes.
 //!
-//! What introspection cannot tell (so this check cannot reproduce it):
-//! - Integer widths: every integer type is `int`. Any integer that QEMU's parser makes an
-//!   integer (int64 or uint64 range) is accepted; QEMU rejects out-of-range values per type
-//!   (`Parameter 'x' expects uint8_t`), and reports wrong types for unsigned members as
-//!   `Parameter 'x' expects uint64` instead of `Invalid parameter type ... expected: integer`.
-//! - Commands whose arguments QEMU does not visit (`'gen': false`): `device_add` only needs
-//!   `driver` and leaves everything else to the device model.
+//! - Commands whose arguments QEMU does not visit (`'gen': false`, invisible in
+//!   introspection): `device_add` is emulated by hand (see [`check_device_add`]).
+//!
+//! Not emulated: the checks commands make themselves once their arguments passed, e.g.
+//! `Parameter 'compress_level' expects a value between 0 and 9` (`migrate-set-parameters`),
+//! `Parameter 'protocol' expects 'spice'` (`client_migrate_info`).
 
-use super::{ghash, is_qemu_int, AlternateType, JsonType, ObjectType, Schema, TypeDef};
+use super::{ghash, is_qemu_int, AlternateType, IntKind, JsonType, ObjectType, Schema, TypeDef};
 use serde_json::{Map, Value};
 
 /// QEMU's JSON parser refuses deeper input (`JSON nesting depth limit exceeded`); the check
 /// stops there too instead of recursing without bound.
 pub(super) const MAX_DEPTH: usize = 1024;
 
-/// Commands QEMU 7.2 declares with `'gen': false`: their arguments are not visited by QAPI.
-/// Each names the members it requires itself.
+/// Commands QEMU 7.2 declares with `'gen': false`: QAPI does not visit their arguments, the
+/// command checks them itself. Each names the members it requires.
 const UNVISITED_COMMANDS: &[(&str, &[&str])] = &[("device_add", &["driver"])];
+
+/// The members an unvisited command requires itself, or `None` when QAPI visits its arguments.
+pub(super) fn unvisited_required(command: &str) -> Option<&'static [&'static str]> {
+    UNVISITED_COMMANDS
+        .iter()
+        .find(|(name, _)| *name == command)
+        .map(|(_, required)| *required)
+}
+
+/// QEMU 7.2's `device_add` turns its arguments into QemuOpts: a string `id` must be an
+/// identifier (checked first), other `id`s are ignored; scalars become option strings
+/// (`true` is `on`), while `null`, arrays and objects are dropped, so such a `driver` is missing.
+/// What remains is the device model's business (`'foo' is not a valid device model name`).
+fn check_device_add(args: &Map<String, Value>) -> Result<(), String> {
+    if let Some(Value::String(id)) = args.get("id") {
+        if !id_wellformed(id) {
+            return Err("Parameter 'id' expects an identifier".to_string());
+        }
+    }
+    match args.get("driver") {
+        Some(Value::String(_) | Value::Number(_) | Value::Bool(_)) => Ok(()),
+        _ => Err("Parameter 'driver' is missing".to_string()),
+    }
+}
+
+/// QEMU's `id_wellformed`: an ASCII letter, then ASCII letters, digits, `-`, `.`, `_`.
+pub(crate) fn id_wellformed(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+}
 
 pub(super) fn check_arguments(
     schema: &Schema,
@@ -44,11 +82,8 @@ pub(super) fn check_arguments(
     };
     let empty = Map::new();
     let args = args.unwrap_or(&empty);
-    if let Some((_, required)) = UNVISITED_COMMANDS.iter().find(|(name, _)| *name == command) {
-        return match required.iter().find(|m| !args.contains_key(**m)) {
-            Some(m) => Err(format!("Parameter '{m}' is missing")),
-            None => Ok(()),
-        };
+    if command == "device_add" {
+        return check_device_add(args);
     }
     let TypeDef::Object(o) = &schema.types[&info.arg_type] else {
         unreachable!("arg-type is checked to be an object at load")
@@ -56,6 +91,7 @@ pub(super) fn check_arguments(
     let mut visitor = Visitor {
         schema,
         path: Vec::new(),
+        int_kind: None,
     };
     visitor.visit_struct(o, args)
 }
@@ -70,6 +106,8 @@ struct Visitor<'s> {
     schema: &'s Schema,
     /// Where the value being visited sits below the arguments object.
     path: Vec<Seg<'s>>,
+    /// The integer kind of the member being visited (and of its list elements), when known.
+    int_kind: Option<IntKind>,
 }
 
 impl<'s> Visitor<'s> {
@@ -124,7 +162,7 @@ impl<'s> Visitor<'s> {
             TypeDef::Builtin(b) => {
                 let (ok, expected) = match b.json_type {
                     JsonType::String => (v.is_string(), "string"),
-                    JsonType::Int => (matches!(v, Value::Number(n) if is_qemu_int(n)), "integer"),
+                    JsonType::Int => return self.visit_int(v),
                     JsonType::Number => (v.is_number(), "number"),
                     JsonType::Boolean => (v.is_boolean(), "boolean"),
                     JsonType::Null => (v.is_null(), "null"),
@@ -177,6 +215,52 @@ impl<'s> Visitor<'s> {
         }
     }
 
+    /// QEMU's integer visitors. Without a known kind, any integer QEMU's parser produces
+    /// (int64 or uint64 range) passes.
+    fn visit_int(&self, v: &Value) -> Result<(), String> {
+        let n = match v {
+            Value::Number(n) => Some(n),
+            _ => None,
+        };
+        match self.int_kind {
+            None => match n {
+                Some(n) if is_qemu_int(n) => Ok(()),
+                _ => Err(self.type_error("integer")),
+            },
+            // visit_type_int64, then visit_type_intN's range check (which names the bare member).
+            Some(kind) if kind.is_signed() => {
+                let Some(i) = n.and_then(serde_json::Number::as_i64) else {
+                    return Err(self.type_error("integer"));
+                };
+                if kind.range().contains(&i128::from(i)) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "Parameter '{}' expects {}",
+                        self.bare_name(),
+                        kind.c_name()
+                    ))
+                }
+            }
+            // visit_type_uint64 takes negative integers too (as 2^64 + i), for compatibility.
+            Some(kind) => {
+                let Some(u) = n.and_then(|n| n.as_u64().or_else(|| n.as_i64().map(|i| i as u64)))
+                else {
+                    return Err(format!("Parameter '{}' expects uint64", self.full_name()));
+                };
+                if kind.range().contains(&i128::from(u)) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "Parameter '{}' expects {}",
+                        self.bare_name(),
+                        kind.c_name()
+                    ))
+                }
+            }
+        }
+    }
+
     fn visit_struct(&mut self, o: &'s ObjectType, map: &Map<String, Value>) -> Result<(), String> {
         let mut consumed = Vec::new();
         self.visit_members(o, map, &mut consumed)?;
@@ -203,6 +287,7 @@ impl<'s> Visitor<'s> {
             match map.get(&m.name) {
                 Some(v) => {
                     self.path.push(Seg::Member(&m.name));
+                    self.int_kind = self.schema.int_kind(&o.name, &m.name);
                     self.visit(&m.ty, v)?;
                     self.path.pop();
                     consumed.push(&m.name);

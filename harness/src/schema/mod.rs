@@ -17,6 +17,7 @@ mod args;
 mod example;
 mod ghash;
 mod model;
+pub mod strategy;
 mod validate;
 
 pub use model::{
@@ -25,10 +26,106 @@ pub use model::{
 };
 pub use validate::{Issue, Severity};
 
+/// The C integer type behind an introspection `int`, which QEMU's argument check enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IntKind {
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    Uint8,
+    Uint16,
+    Uint32,
+    /// Also QAPI's `size`.
+    Uint64,
+}
+
+impl IntKind {
+    fn parse(s: &str) -> Option<IntKind> {
+        Some(match s {
+            "int8" => IntKind::Int8,
+            "int16" => IntKind::Int16,
+            "int32" => IntKind::Int32,
+            "int64" => IntKind::Int64,
+            "uint8" => IntKind::Uint8,
+            "uint16" => IntKind::Uint16,
+            "uint32" => IntKind::Uint32,
+            "uint64" => IntKind::Uint64,
+            _ => return None,
+        })
+    }
+
+    pub fn is_signed(self) -> bool {
+        matches!(
+            self,
+            IntKind::Int8 | IntKind::Int16 | IntKind::Int32 | IntKind::Int64
+        )
+    }
+
+    /// The C type QEMU names in range errors (`Parameter 'x' expects uint8_t`).
+    pub fn c_name(self) -> &'static str {
+        match self {
+            IntKind::Int8 => "int8_t",
+            IntKind::Int16 => "int16_t",
+            IntKind::Int32 => "int32_t",
+            IntKind::Int64 => "int64_t",
+            IntKind::Uint8 => "uint8_t",
+            IntKind::Uint16 => "uint16_t",
+            IntKind::Uint32 => "uint32_t",
+            IntKind::Uint64 => "uint64_t",
+        }
+    }
+
+    /// The accepted range, as i128.
+    pub fn range(self) -> std::ops::RangeInclusive<i128> {
+        match self {
+            IntKind::Int8 => i8::MIN.into()..=i8::MAX.into(),
+            IntKind::Int16 => i16::MIN.into()..=i16::MAX.into(),
+            IntKind::Int32 => i32::MIN.into()..=i32::MAX.into(),
+            IntKind::Int64 => i64::MIN.into()..=i64::MAX.into(),
+            IntKind::Uint8 => 0..=u8::MAX.into(),
+            IntKind::Uint16 => 0..=u16::MAX.into(),
+            IntKind::Uint32 => 0..=u32::MAX.into(),
+            IntKind::Uint64 => 0..=u64::MAX.into(),
+        }
+    }
+}
+
+/// Integer kinds of QEMU 7.2's argument members (probed from live QEMU; see the unit tests).
+const QEMU_7_2_INT_KINDS_JSON: &str = include_str!("qemu-7.2-int-kinds.json");
+
+type IntKinds = HashMap<String, HashMap<String, IntKind>>;
+
+fn qemu_7_2_int_kinds() -> IntKinds {
+    let v: Value =
+        serde_json::from_str(QEMU_7_2_INT_KINDS_JSON).expect("the embedded integer kinds parse");
+    let mut kinds = IntKinds::new();
+    for (ty, members) in v["kinds"].as_object().expect("kinds is an object") {
+        let members = members.as_object().expect("members are an object");
+        let entry = kinds.entry(ty.clone()).or_default();
+        for (member, kind) in members {
+            let kind = kind
+                .as_str()
+                .and_then(IntKind::parse)
+                .expect("known integer kind");
+            entry.insert(member.clone(), kind);
+        }
+    }
+    kinds
+}
+
+fn qemu_7_2_value() -> &'static Value {
+    static VALUE: OnceLock<Value> = OnceLock::new();
+    VALUE.get_or_init(|| {
+        serde_json::from_str(QEMU_7_2_JSON)
+            .expect("specs/qemu-7.2/system-x86_64.schema.json is part of the build and must parse")
+    })
+}
+
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// Why introspection data could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -92,19 +189,33 @@ pub enum SchemaError {
 /// A loaded QAPI schema (the return of `query-qmp-schema`).
 #[derive(Debug, Clone)]
 pub struct Schema {
-    raw: Value,
+    raw: Arc<Value>,
     commands: Vec<CommandInfo>,
     command_index: HashMap<String, usize>,
     events: Vec<EventInfo>,
     event_index: HashMap<String, usize>,
     types: HashMap<String, TypeDef>,
+    /// What introspection cannot say: the C integer types of members (object type -> member).
+    int_kinds: Arc<IntKinds>,
 }
 
 const QEMU_7_2_JSON: &str = include_str!("../../../specs/qemu-7.2/system-x86_64.schema.json");
 
 impl Schema {
     /// Loads the return array of `query-qmp-schema`; every type reference must resolve.
+    ///
+    /// The QEMU 7.2 system-x86_64 schema (equal to [`Schema::qemu_7_2`]'s) also gets the integer
+    /// widths of its argument members, probed from QEMU, so its range errors come out exact.
     pub fn from_value(v: &Value) -> Result<Schema, SchemaError> {
+        let int_kinds = if v == qemu_7_2_value() {
+            qemu_7_2_int_kinds()
+        } else {
+            IntKinds::new()
+        };
+        Schema::build(v, int_kinds)
+    }
+
+    fn build(v: &Value, int_kinds: IntKinds) -> Result<Schema, SchemaError> {
         let parsed = model::parse(v)?;
         let command_index = parsed
             .commands
@@ -119,12 +230,13 @@ impl Schema {
             .map(|(i, e)| (e.name.clone(), i))
             .collect();
         Ok(Schema {
-            raw: v.clone(),
+            raw: Arc::new(v.clone()),
             commands: parsed.commands,
             command_index,
             events: parsed.events,
             event_index,
             types: parsed.types,
+            int_kinds: Arc::new(int_kinds),
         })
     }
 
@@ -148,10 +260,8 @@ impl Schema {
     pub fn qemu_7_2() -> &'static Schema {
         static SCHEMA: OnceLock<Schema> = OnceLock::new();
         SCHEMA.get_or_init(|| {
-            let v: Value = serde_json::from_str(QEMU_7_2_JSON).expect(
-                "specs/qemu-7.2/system-x86_64.schema.json is part of the build and must parse",
-            );
-            Schema::from_value(&v).expect("the embedded QEMU 7.2 schema is valid (unit-tested)")
+            Schema::build(qemu_7_2_value(), qemu_7_2_int_kinds())
+                .expect("the embedded QEMU 7.2 schema is valid (unit-tested)")
         })
     }
 
@@ -180,6 +290,13 @@ impl Schema {
 
     pub fn ty(&self, name: &str) -> Option<&TypeDef> {
         self.types.get(name)
+    }
+
+    /// The C integer type of member `member` of object type `object_type` (or of its elements,
+    /// for a list), when known: introspection says only `int`. Known for the argument members
+    /// of QEMU 7.2's system-x86_64 schema.
+    pub fn int_kind(&self, object_type: &str, member: &str) -> Option<IntKind> {
+        self.int_kinds.get(object_type)?.get(member).copied()
     }
 
     /// Every type, in no particular order.

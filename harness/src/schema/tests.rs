@@ -743,6 +743,34 @@ fn object_add_and_device_add() {
         Ok(())
     );
     assert_eq!(check("device_add", json!({"driver": 1})), Ok(()));
+    assert_eq!(check("device_add", json!({"driver": true})), Ok(()));
+    for missing in [json!(null), json!([1]), json!({"a": 1})] {
+        assert_eq!(
+            check("device_add", json!({"driver": missing})),
+            err("Parameter 'driver' is missing")
+        );
+    }
+    // A string id must be an identifier, and is checked before the driver.
+    let bad_id = err("Parameter 'id' expects an identifier");
+    for id in ["a b", "1a", "", "é"] {
+        assert_eq!(check("device_add", json!({"id": id})), bad_id, "{id:?}");
+    }
+    assert_eq!(
+        check("device_add", json!({"id": "1a", "driver": "foo"})),
+        bad_id
+    );
+    assert_eq!(
+        check("device_add", json!({"id": "a-b.c_d"})),
+        err("Parameter 'driver' is missing")
+    );
+    assert_eq!(
+        check("device_add", json!({"id": 1})),
+        err("Parameter 'driver' is missing")
+    );
+    assert_eq!(
+        check("device_add", json!({"id": {"a": 1}, "driver": "x"})),
+        Ok(())
+    );
 }
 
 #[test]
@@ -822,6 +850,122 @@ fn absurd_nesting_is_refused_without_recursing() {
     std::mem::forget(v);
 }
 
+#[test]
+fn integer_widths_match_recorded_qemu() {
+    // For every integer argument member reachable from a command, QEMU 7.2's answers to ten
+    // probe values (wrong type, -1, 2^7 ... 2^64).
+    let rec: Value =
+        serde_json::from_str(include_str!("testdata/int-probes-qemu-7.2.json")).unwrap();
+    let probes: Vec<&str> = rec["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    let s = Schema::qemu_7_2();
+    let mut bad = Vec::new();
+    let mut narrow = 0;
+    for site in rec["sites"].as_array().unwrap() {
+        let command = site["command"].as_str().unwrap();
+        let template = serde_json::to_string(&site["arguments"]).unwrap();
+        for (probe, answer) in probes.iter().zip(site["answers"].as_array().unwrap()) {
+            let args: Value =
+                serde_json::from_str(&template.replace("\"@@PROBE@@\"", probe)).unwrap();
+            let want = match answer.as_str() {
+                Some(desc) => desc.to_string(),
+                None => "Parameter 'zzz-probe' is unexpected".to_string(),
+            };
+            if answer.as_str().is_some_and(|d| d.ends_with("_t")) {
+                narrow += 1;
+            }
+            let got = s.check_arguments(command, args.as_object());
+            if got != Err(want.clone()) {
+                bad.push(format!(
+                    "{command} {probe} {template}: want {want:?}, got {got:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad[..bad.len().min(10)].join("\n")
+    );
+    assert!(narrow > 300, "{narrow}");
+}
+
+#[test]
+fn integer_kinds() {
+    let s = Schema::qemu_7_2();
+    let q = |v: Value| {
+        check(
+            "x-query-virtio-queue-status",
+            json!({"path": "/p", "queue": v}),
+        )
+    };
+    assert_eq!(q(json!("1")), err("Parameter 'queue' expects uint64"));
+    assert_eq!(q(json!(65536)), err("Parameter 'queue' expects uint16_t"));
+    assert_eq!(
+        q(json!(-1)),
+        err("Parameter 'queue' expects uint16_t"),
+        "-1 is 2^64-1 to QEMU"
+    );
+    let hist = |v: Value| {
+        check(
+            "block-latency-histogram-set",
+            json!({"id": "d", "boundaries": [1, v]}),
+        )
+    };
+    assert_eq!(hist(json!(-1)), Ok(()), "uint64 takes negative numbers");
+    assert_eq!(hist(json!(u64::MAX)), Ok(()));
+    assert_eq!(
+        hist(json!(1.5)),
+        err("Parameter 'boundaries[1]' expects uint64")
+    );
+    let numa = |v: Value| check("set-numa-node", json!({"type": "node", "cpus": [v]}));
+    assert_eq!(
+        numa(json!(65536)),
+        err("Parameter 'null' expects uint16_t"),
+        "range errors name list elements 'null'"
+    );
+    let vt = |v: Value| {
+        check(
+            "blockdev-add",
+            json!({"driver": "quorum", "children": [], "vote-threshold": v}),
+        )
+    };
+    assert_eq!(
+        vt(json!(u64::MAX)),
+        err("Invalid parameter type for 'vote-threshold', expected: integer")
+    );
+    assert_eq!(vt(json!(i64::MIN)), Ok(()));
+    let server = |port: Value| json!({"driver": "raw", "file": {"driver": "nbd", "server": {"type": "inet", "host": "h", "port": "1", "to": port}}});
+    assert_eq!(
+        check("blockdev-add", server(json!(65536))),
+        err("Parameter 'to' expects uint16_t")
+    );
+    assert_eq!(
+        check("blockdev-add", server(json!("x"))),
+        err("Parameter 'file.server.to' expects uint64")
+    );
+    // The kinds come with the QEMU 7.2 schema, also when it is loaded from its file.
+    let add = s.command("blockdev-add").unwrap();
+    let loaded = Schema::from_value(s.to_value()).unwrap();
+    let Some(TypeDef::Object(o)) = s.ty(&add.arg_type) else {
+        panic!()
+    };
+    let quorum = &o.variant("quorum").unwrap().ty;
+    assert_eq!(s.int_kind(quorum, "vote-threshold"), Some(IntKind::Int64));
+    assert_eq!(
+        loaded.int_kind(quorum, "vote-threshold"),
+        Some(IntKind::Int64)
+    );
+    assert_eq!(storage_daemon().int_kind(quorum, "vote-threshold"), None);
+    assert_eq!(IntKind::Uint16.c_name(), "uint16_t");
+    assert!(!IntKind::Uint8.is_signed() && IntKind::Int32.is_signed());
+}
+
 // ---- validate ------------------------------------------------------------------------------
 
 fn ret_type(command: &str) -> &'static str {
@@ -841,6 +985,8 @@ fn validates_recorded_qemu_returns() {
     let returns: Value =
         serde_json::from_str(include_str!("testdata/returns-qemu-7.2.json")).unwrap();
     let s = Schema::qemu_7_2();
+    // Every query command without mandatory arguments that QEMU 7.2 -machine none answers.
+    assert_eq!(returns.as_object().unwrap().len(), 57);
     for (command, ret) in returns.as_object().unwrap() {
         let issues = s.validate(ret_type(command), ret, "return");
         assert!(issues.is_empty(), "{command}: {issues:?}");
@@ -855,6 +1001,40 @@ fn validates_recorded_qemu_returns() {
         "return",
     );
     assert!(issues.is_empty(), "{:?}", &issues[..issues.len().min(5)]);
+}
+
+#[test]
+fn validates_events_seen_from_qemu() {
+    let s = Schema::qemu_7_2();
+    let data = |e: &str| &s.event(e).unwrap().arg_type;
+    // `quit` sends this SHUTDOWN; STOP and RESUME carry no data (QEMU omits `data`).
+    assert!(s
+        .validate(
+            data("SHUTDOWN"),
+            &json!({"guest": false, "reason": "host-qmp-quit"}),
+            "data"
+        )
+        .is_empty());
+    assert!(s.validate(data("STOP"), &json!({}), "data").is_empty());
+    assert!(s.validate(data("RESUME"), &json!({}), "data").is_empty());
+    let bad: Vec<String> = s
+        .validate(
+            data("SHUTDOWN"),
+            &json!({"guest": "no", "reason": "bored"}),
+            "data",
+        )
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(bad.len(), 2, "{bad:?}");
+    assert_eq!(bad[0], "data.guest: expected bool, got string");
+    assert!(
+        bad[1].starts_with(
+            "data.reason: 'bored' is not a value of the enum (none, host-error, host-qmp-quit,"
+        ),
+        "{}",
+        bad[1]
+    );
 }
 
 #[test]
@@ -1063,6 +1243,49 @@ fn example_arguments_pass_the_argument_check() {
 }
 
 #[test]
+fn example_values_are_cheap_for_real_schemas() {
+    for (which, s) in snapshots() {
+        let worst = s
+            .types()
+            .map(|t| example::steps_for(&s, t.name()))
+            .max()
+            .unwrap();
+        assert!(worst * 20 < example::MAX_STEPS, "{which}: {worst} steps");
+    }
+}
+
+#[test]
+fn example_value_gives_up_on_exponential_schemas() {
+    // X0 = {a: X1, b: X1}, X1 = {a: X2, b: X2}, ... : the minimal X0 has 2^60 leaves.
+    let mut v = vec![json!({"name": "int", "meta-type": "builtin", "json-type": "int"})];
+    for i in 0..60 {
+        v.push(json!({"name": format!("X{i}"), "meta-type": "object",
+                      "members": [{"name": "a", "type": format!("X{}", i + 1)}, {"name": "b", "type": format!("X{}", i + 1)}]}));
+    }
+    v.push(
+        json!({"name": "X60", "meta-type": "object", "members": [{"name": "n", "type": "int"}]}),
+    );
+    let s = Schema::from_value(&Value::Array(v)).unwrap();
+    assert_eq!(s.example_value("X0"), Value::Null);
+    assert_eq!(
+        s.example_value("X58"),
+        json!({"a": {"a": {"n": 0}, "b": {"n": 0}}, "b": {"a": {"n": 0}, "b": {"n": 0}}})
+    );
+}
+
+#[test]
+fn example_value_of_an_unconstructible_type_is_null() {
+    // A mandatory member of its own type, and an empty enum: no finite value exists.
+    let s = Schema::from_value(&json!([
+        {"name": "L", "meta-type": "object", "members": [{"name": "next", "type": "L"}]},
+        {"name": "E", "meta-type": "enum", "values": []},
+    ]))
+    .unwrap();
+    assert_eq!(s.example_value("L"), Value::Null);
+    assert_eq!(s.example_value("E"), Value::Null);
+}
+
+#[test]
 fn example_values_are_minimal() {
     let s = Schema::qemu_7_2();
     assert_eq!(
@@ -1084,4 +1307,109 @@ fn example_values_are_minimal() {
     let u = Schema::from_value(&union_schema(json!([]))).unwrap();
     assert_eq!(u.example_value("U"), json!({"t": "a", "x": 0}));
     assert_eq!(u.example_value("ALT"), json!(""));
+}
+
+// ---- robustness ----------------------------------------------------------------------------
+
+mod mutated {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn base() -> &'static Value {
+        static BASE: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+        BASE.get_or_init(|| serde_json::from_str(STORAGE_DAEMON_JSON).unwrap())
+    }
+
+    /// One edit of the introspection data, at entry `entry` (modulo the length).
+    #[derive(Debug, Clone)]
+    enum Edit {
+        RemoveEntry,
+        RemoveKey(prop::sample::Index),
+        SetKey(prop::sample::Index, Value),
+        SetMemberKey(prop::sample::Index, prop::sample::Index, Value),
+    }
+
+    fn some_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            Just(json!(1)),
+            Just(json!([])),
+            Just(json!({})),
+            Just(json!("0")),
+            Just(json!("1")),
+            Just(json!("str")),
+            Just(json!("nope")),
+            Just(json!("object")),
+            Just(json!([{"name": "x", "type": "int"}])),
+            Just(json!([{"case": "x", "type": "0"}])),
+        ]
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        prop_oneof![
+            Just(Edit::RemoveEntry),
+            any::<prop::sample::Index>().prop_map(Edit::RemoveKey),
+            (any::<prop::sample::Index>(), some_value()).prop_map(|(k, v)| Edit::SetKey(k, v)),
+            (
+                any::<prop::sample::Index>(),
+                any::<prop::sample::Index>(),
+                some_value()
+            )
+                .prop_map(|(k, m, v)| Edit::SetMemberKey(k, m, v)),
+        ]
+    }
+
+    fn apply(v: &mut Value, entry: prop::sample::Index, edit: &Edit) {
+        let entries = v.as_array_mut().unwrap();
+        let i = entry.index(entries.len());
+        let obj = entries[i].as_object_mut().unwrap();
+        let keys: Vec<String> = obj.keys().cloned().collect();
+        match edit {
+            Edit::RemoveEntry => {
+                entries.remove(i);
+            }
+            Edit::RemoveKey(k) => {
+                obj.shift_remove(&keys[k.index(keys.len())]);
+            }
+            Edit::SetKey(k, val) => {
+                obj.insert(keys[k.index(keys.len())].clone(), val.clone());
+            }
+            Edit::SetMemberKey(k, m, val) => {
+                // Inside an array-valued key (members, variants): change one key of one element.
+                let key = &keys[k.index(keys.len())];
+                if let Some(Value::Array(items)) = obj.get_mut(key) {
+                    if !items.is_empty() {
+                        let n = items.len();
+                        if let Some(item) = items[m.index(n)].as_object_mut() {
+                            let ikeys: Vec<String> = item.keys().cloned().collect();
+                            let ik = ikeys[m.index(ikeys.len())].clone();
+                            item.insert(ik, val.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Loading never panics, and whatever loads is consistent enough for every walker.
+        #[test]
+        fn edited_schemas_load_or_fail_cleanly(edits in proptest::collection::vec((any::<prop::sample::Index>(), edit()), 1..4)) {
+            let mut v = base().clone();
+            for (entry, e) in &edits {
+                apply(&mut v, *entry, e);
+            }
+            if let Ok(s) = Schema::from_value(&v) {
+                for c in s.commands().take(30) {
+                    let args = s.example_value(&c.arg_type);
+                    prop_assert_eq!(s.check_arguments(&c.name, args.as_object()), Ok(()), "{}", c.name);
+                    let ret = s.example_value(&c.ret_type);
+                    let issues = s.validate(&c.ret_type, &ret, "return");
+                    prop_assert!(issues.is_empty(), "{}: {:?}", c.name, issues);
+                }
+            }
+        }
+    }
 }
