@@ -164,3 +164,135 @@ fn differential_nesting_limit_bursts() {
         assert!(a == b, "{what}: bursts differ");
     }
 }
+
+/// Random sequences of protocol fragments (valid commands, broken JSON, control bytes, bad
+/// UTF-8, single quotes...) sent to both servers over unix sockets, one connection per case;
+/// each case ends with a reset byte and a marker command. Replies must match exactly.
+#[test]
+fn differential_random_fragment_sequences() {
+    let Some(qemu) = which("qemu-system-x86_64") else {
+        return skipped(
+            "differential_random_fragment_sequences",
+            "qemu-system-x86_64 not found in PATH",
+        );
+    };
+    const FRAGMENTS: &[&[u8]] = &[
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b":",
+        b",",
+        b" ",
+        b"\n",
+        b"\r\n",
+        b"\t",
+        b"\"execute\"",
+        b"\"exec-oob\"",
+        b"\"arguments\"",
+        b"\"id\"",
+        b"\"qmp_capabilities\"",
+        b"\"query-status\"",
+        b"\"enable\"",
+        b"[\"oob\"]",
+        b"\"query-yank\"",
+        b"'single'",
+        b"\"\\u00e9\"",
+        b"\"\\ud800\"",
+        b"1",
+        b"-0",
+        b"1.5e3",
+        b"1e999",
+        b"true",
+        b"null",
+        b"nul",
+        b"\x01",
+        b"\xff",
+        b"\xc3",
+        b"\"\xc3(\"",
+        b"\x00",
+        b"\"\\'\"",
+        b"\\",
+        b"\"\xe2\x82\xac\"",
+        b"{\"execute\":\"query-status\",\"id\":1}",
+        b"{\"exec-oob\":\"query-yank\",\"id\":2}",
+        b"{\"execute\":\"qmp_capabilities\"}",
+        b"{\"execute\":\"query-name\",\"arguments\":{\"x\":1}}",
+        b"\"\\u0000\"",
+        b"0.0",
+        b"-",
+        b"e",
+        b"tru",
+        b"'",
+        b"\"",
+        b"\x7f",
+        b"\xfe",
+    ];
+    let dir = TempDir::new("fuzzdiff");
+    let qsock = dir.0.join("qemu.sock");
+    let esock = dir.0.join("emul.sock");
+    let _q = Reaper(
+        Command::new(qemu)
+            .args(QEMU_ARGS)
+            .arg("-qmp")
+            .arg(format!("unix:{},server=on,wait=off", qsock.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start QEMU"),
+    );
+    let _e = Reaper(
+        Command::new(qmpspec())
+            .args(["serve", "--unix"])
+            .arg(&esock)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start qmpspec serve"),
+    );
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let run = |path: &std::path::Path, input: &[u8], tag: &str| {
+        let mut c = Lines::new(connect(path));
+        let mut out = vec![redact(&c.read())];
+        c.send(input);
+        c.send(format!("\x01\n{{\"execute\":\"query-name\",\"id\":\"{tag}\"}}\n").as_bytes());
+        let marker = format!("\"id\": \"{tag}\"");
+        loop {
+            let l = c.read();
+            assert!(!l.is_empty(), "{tag}: connection closed");
+            let done = String::from_utf8_lossy(&l).contains(&marker);
+            out.push(redact(&l));
+            if done {
+                return out;
+            }
+        }
+    };
+    for case in 0..60 {
+        let mut input = Vec::new();
+        if next(10) < 7 {
+            input.extend(b"{\"execute\":\"qmp_capabilities\"}\n");
+        }
+        for _ in 0..1 + next(40) {
+            input.extend(FRAGMENTS[next(FRAGMENTS.len())]);
+        }
+        let tag = format!("end{case}");
+        let (a, b) = (run(&qsock, &input, &tag), run(&esock, &input, &tag));
+        assert!(
+            a == b,
+            "case {case}: input {:?}\nQEMU: {:?}\nours: {:?}",
+            String::from_utf8_lossy(&input),
+            a.iter()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect::<Vec<_>>(),
+            b.iter()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect::<Vec<_>>()
+        );
+    }
+}
