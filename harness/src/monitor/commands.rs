@@ -1,4 +1,5 @@
-//! Commands with real behaviour, and the schema-driven answer for every other command.
+//! Commands with real behaviour, QEMU 7.2's recorded answers to argument-less queries, and
+//! the schema-driven answer (the ret-type's example value) for every other command.
 
 use super::fault::Fault;
 use super::qobject::QObj;
