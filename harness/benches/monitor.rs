@@ -5,9 +5,10 @@
 //! `cargo bench --bench monitor` prints criterion's figures for both, then a summary line
 //! with both rates and their ratio (target: emulated >= 50x QEMU).
 //!
-//! Recorded 2026-11-25 on the shared 2-core build machine (load average ~2), release build:
-//! - criterion: emulated 370k round trips/s [344k..384k], QEMU 7.2 6.6k/s [6.2k..7.0k]: 56x
-//! - summary (best of 3): emulated 513k/s, QEMU 7.2 5.3k/s: 96x
+//! Recorded 2026-11-25 on the shared 2-core build machine (other builds running), release
+//! build, four runs: criterion's emulated figure ranged 225k..544k round trips/s and QEMU
+//! 7.2's 6.6k..11.0k/s; the last, quietest run (load ~1): emulated 544k/s [538k..549k] vs
+//! QEMU 10.7k/s [9.8k..11.2k], 51x. The summary line's best-of-3 gave 96x, 22x, 20x.
 //!
 //! (QEMU's ~2,500/s in QMP-NOTES is one command at a time without oob; with oob and 8 in
 //! flight it does more.) The figures move a lot with the machine's load: rerun to compare.
