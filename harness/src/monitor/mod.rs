@@ -1,7 +1,11 @@
 //! The emulated monitor: a schema-driven reference QMP server that answers like QEMU 7.2,
 //! byte for byte, and an adversarial server for testing QMP clients ([`Fault`]s).
 //!
-//! - [`server`]: the sans-IO session ([`Monitor`]): bytes in, bytes out.
+//! - [`server`]: the sans-IO session ([`Monitor`]): bytes in, bytes out. Commands come from
+//!   a QAPI schema: a few have real behaviour (negotiation, `stop`/`cont` with events,
+//!   `quit`, `query-status`, `query-version`, `qom-list`...), argument-less queries replay
+//!   what QEMU 7.2 answered (`specs/qemu-7.2/system-x86_64.returns.json`), every other
+//!   command gets its arguments checked and a schema-valid answer.
 //! - [`json`] and [`qobject`]: QEMU's JSON input pipeline and output writer.
 //! - [`fault`]: deliberate deviations, each tied to the clause it breaks.
 //! - [`serve`]: I/O adapters (`qmpspec serve`) and [`emulated_target`] (an in-process

@@ -119,6 +119,27 @@ impl QObj {
         }
     }
 
+    /// Convert a value as QEMU wrote it on the wire back to what QEMU held: QEMU writes a
+    /// QDict bucket by bucket, newest entry first within a bucket, so reversing each
+    /// object's members gives an insertion order that [`QObj::write`] turns back into the
+    /// very same bytes.
+    pub fn from_qemu_output(v: &Value) -> QObj {
+        match QObj::from_value(v) {
+            QObj::Dict(_) | QObj::List(_) => {}
+            other => return other,
+        }
+        fn rev(o: QObj) -> QObj {
+            match o {
+                QObj::Dict(m) => {
+                    QObj::Dict(m.into_iter().rev().map(|(k, v)| (k, rev(v))).collect())
+                }
+                QObj::List(l) => QObj::List(l.into_iter().map(rev).collect()),
+                other => other,
+            }
+        }
+        rev(QObj::from_value(v))
+    }
+
     /// Convert to serde_json (for argument checking). A non-finite double becomes `null`.
     pub fn to_value(&self) -> Value {
         match self {
@@ -309,6 +330,14 @@ mod tests {
             vec![2, 1, 0]
         );
         assert_eq!(qdict_order(&["event", "timestamp", "data"]), vec![1, 0, 2]);
+    }
+
+    #[test]
+    fn qemu_output_order_round_trips() {
+        // "micro" and "minor" share a bucket: QEMU wrote micro (newer) first.
+        let wire = r#"{"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "x"}"#;
+        let v: Value = serde_json::from_str(wire).unwrap();
+        assert_eq!(QObj::from_qemu_output(&v).to_bytes(), wire.as_bytes());
     }
 
     #[test]

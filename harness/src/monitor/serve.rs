@@ -1,10 +1,9 @@
 //! I/O adapters for the emulated monitor: `qmpspec serve --stdio | --unix PATH | --tcp ADDR`.
 //!
-//! Each connection gets its own [`Monitor`] session and two threads: a reader that hands
-//! chunks to the session through a small bounded channel (so a client that floods input is
-//! slowed down, not buffered without bound), and the session thread, which processes and
-//! writes. Unix and TCP servers take many clients at once; `quit` ends only its own session
-//! (with `--stdio` that is the whole server).
+//! Each connection gets its own [`Monitor`] session and one thread that reads, processes and
+//! writes (reading only when there is nothing left to write, so a flooding client is held
+//! back by the socket, not buffered without bound). Unix and TCP servers take many clients
+//! at once; `quit` ends only its own session (with `--stdio` that is the whole server).
 
 use super::fault::{list_faults, Fault};
 use super::server::{Chardev, Closed, Monitor, MonitorConfig};
@@ -14,7 +13,6 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -159,10 +157,34 @@ pub fn bind_tcp(addr: &str) -> Result<TcpListener, String> {
 }
 
 fn serve_stdio(cfg: Arc<MonitorConfig>) -> Result<(), String> {
-    let stdout = io::stdout();
-    let (rx, _reader) = spawn_reader(io::stdin()).map_err(|e| e.to_string())?;
-    drive(rx, stdout.lock(), cfg);
+    let (stdin, stdout) = (io::stdin(), io::stdout());
+    let mut io = Split {
+        r: stdin.lock(),
+        w: stdout.lock(),
+    };
+    drive(&mut io, cfg, |_| {});
     Ok(())
+}
+
+/// A reader and a writer used as one duplex stream (stdin and stdout).
+struct Split<R, W> {
+    r: R,
+    w: W,
+}
+
+impl<R: Read, W> Read for Split<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.r.read(buf)
+    }
+}
+
+impl<R, W: Write> Write for Split<R, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.w.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
 }
 
 /// Accept unix clients forever, a thread per session.
@@ -196,17 +218,15 @@ pub fn serve_tcp(listener: TcpListener, cfg: Arc<MonitorConfig>) -> Result<(), S
     Ok(())
 }
 
-/// A stream that can be split into a reader and a writer and shut down.
+/// A socket a session can run on.
 pub trait Duplex: Read + Write + Send + 'static {
-    fn split(&self) -> io::Result<Self>
-    where
-        Self: Sized;
+    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()>;
     fn close(&self);
 }
 
 impl Duplex for UnixStream {
-    fn split(&self) -> io::Result<Self> {
-        self.try_clone()
+    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        UnixStream::set_read_timeout(self, t)
     }
     fn close(&self) {
         let _ = self.shutdown(Shutdown::Both);
@@ -214,8 +234,8 @@ impl Duplex for UnixStream {
 }
 
 impl Duplex for TcpStream {
-    fn split(&self) -> io::Result<Self> {
-        self.try_clone()
+    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, t)
     }
     fn close(&self) {
         let _ = self.shutdown(Shutdown::Both);
@@ -223,49 +243,20 @@ impl Duplex for TcpStream {
 }
 
 /// Serve one session on `stream` in a new thread; the stream is closed when it ends.
+///
+/// One thread does everything (read, process, write): no hand-off between threads on the
+/// hot path. The session reads only when it has nothing left to write or process, so a
+/// client that never reads is held back by the socket, and memory stays bounded.
 pub fn spawn_session<S: Duplex>(stream: S, cfg: Arc<MonitorConfig>) -> io::Result<()> {
-    let reader = stream.split()?;
     thread::Builder::new()
         .name("qmpspec-session".into())
         .stack_size(4 << 20)
         .spawn(move || {
             let mut stream = stream;
-            if let Ok((rx, _r)) = spawn_reader(reader) {
-                drive(rx, &mut stream, cfg);
-            }
+            drive(&mut stream, cfg, |s| linger(s));
             stream.close();
         })?;
     Ok(())
-}
-
-/// Input chunks from a reader thread; `None` marks the end of the stream.
-type Chunks = Receiver<Option<Vec<u8>>>;
-
-/// Reader thread: chunks of input, `None` at end of stream. The channel is small, so a
-/// flooding client is held back by the socket instead of filling memory.
-fn spawn_reader<R: Read + Send + 'static>(
-    mut r: R,
-) -> io::Result<(Chunks, thread::JoinHandle<()>)> {
-    let (tx, rx) = sync_channel::<Option<Vec<u8>>>(4);
-    let h = thread::Builder::new()
-        .name("qmpspec-reader".into())
-        .spawn(move || {
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                match r.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        if tx.send(Some(buf[..n].to_vec())).is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => break,
-                }
-            }
-            let _ = tx.send(None);
-        })?;
-    Ok((rx, h))
 }
 
 /// How long a session stays open after `quit` unless the client hangs up first. QEMU's
@@ -273,59 +264,52 @@ fn spawn_reader<R: Read + Send + 'static>(
 /// (qemu.qmp) that disconnect right after `quit` expect to be first.
 pub const QUIT_LINGER: Duration = Duration::from_millis(100);
 
-fn linger(rx: &Chunks) {
+fn linger<S: Duplex>(s: &mut S) {
     let deadline = Instant::now() + QUIT_LINGER;
+    let mut buf = [0u8; 4096];
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        match rx.recv_timeout(left) {
-            Ok(Some(_)) => {} // input after quit is ignored
-            _ => return,
+        if s.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .is_err()
+        {
+            return;
+        }
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {} // input after quit is ignored
         }
     }
 }
 
-/// The session loop: write what is pending, process, wait for input.
-fn drive<W: Write>(rx: Chunks, mut w: W, cfg: Arc<MonitorConfig>) {
+/// The session loop: write what is pending, process, read more input.
+fn drive<S: Read + Write>(io: &mut S, cfg: Arc<MonitorConfig>, after_quit: impl FnOnce(&mut S)) {
     let mut mon = Monitor::new(cfg);
+    let mut buf = vec![0u8; 64 * 1024];
     loop {
         if !mon.output().is_empty() {
             let n = mon.output().len();
-            if w.write_all(mon.output()).and_then(|_| w.flush()).is_err() {
+            if io.write_all(mon.output()).and_then(|_| io.flush()).is_err() {
                 return;
             }
             mon.consume_output(n);
         }
         match mon.closed() {
-            Some(Closed::Quit) => return linger(&rx),
+            Some(Closed::Quit) => return after_quit(io),
             Some(Closed::Crash) => return,
             None => {}
         }
         if mon.has_work() {
             mon.process();
-            if !mon.output().is_empty() || mon.closed().is_some() {
-                continue;
-            }
-            if mon.has_work() {
-                continue;
-            }
+            continue;
         }
-        // Take everything already queued, then process it as one batch (pipelined input
-        // behaves as if it had arrived in one read).
-        match rx.recv() {
-            Ok(Some(chunk)) => {
-                mon.receive(&chunk);
-                while mon.wants_input() {
-                    match rx.try_recv() {
-                        Ok(Some(more)) => mon.receive(&more),
-                        Ok(None) => break,
-                        Err(_) => break,
-                    }
-                }
+        match io.read(&mut buf) {
+            // The client closed its end: QEMU drops whatever is still queued.
+            Ok(0) => return,
+            Ok(n) => {
+                mon.receive(&buf[..n]);
                 mon.process();
             }
-            Ok(None) | Err(_) => {
-                // The client closed its end: QEMU drops whatever is still queued.
-                return;
-            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return,
         }
     }
 }

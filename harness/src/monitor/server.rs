@@ -289,13 +289,10 @@ impl Monitor {
         let mut all = Vec::new();
         loop {
             self.process();
-            let out = self.take_output();
-            let done = out.is_empty() && !self.has_work();
-            all.extend_from_slice(&out);
-            if done || (out.is_empty() && self.closed.is_some()) {
-                return all;
-            }
-            if out.is_empty() && self.stalled && !self.has_work() {
+            all.extend(self.take_output());
+            // `process` only pauses with work left when output passed the high-water mark,
+            // which was just drained; `has_work` is false once the session is closed.
+            if !self.has_work() {
                 return all;
             }
         }
@@ -591,7 +588,7 @@ impl Monitor {
             return;
         }
         if command_mode && !oob && f(Fault::Reorder) {
-            let more = self.queue.iter().len() > 0
+            let more = !self.queue.is_empty()
                 || self.input[self.in_pos..]
                     .iter()
                     .any(|b| !b" \t\r\n".contains(b));
@@ -634,4 +631,84 @@ fn error_response(class: &str, desc: String) -> QObj {
         "error",
         QObj::dict([("class", QObj::str(class)), ("desc", QObj::Str(desc))]),
     )])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(cfg: MonitorConfig, input: &[u8]) -> String {
+        let mut m = Monitor::new(Arc::new(cfg.with_clock(Arc::new(|| (5, 6)))));
+        let mut out = m.take_output();
+        out.extend(m.feed(input));
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn without_oob_offered_enable_is_refused_with_qemus_text() {
+        let mut cfg = MonitorConfig::new(&[], None);
+        cfg.offer_oob = false;
+        let out = session(
+            cfg,
+            b"{\"execute\":\"qmp_capabilities\",\"arguments\":{\"enable\":[\"oob\",\"oob\"]}}\n\
+              {\"execute\":\"qmp_capabilities\"}\n{\"exec-oob\":\"query-yank\",\"id\":1}\n",
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].ends_with("\"capabilities\": []}}"), "{}", lines[0]);
+        assert_eq!(
+            lines[1],
+            "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Capability oob, oob not available\"}}"
+        );
+        assert_eq!(lines[2], "{\"return\": {}}");
+        // oob was not enabled: exec-oob is an unexpected member.
+        assert_eq!(
+            lines[3],
+            "{\"id\": 1, \"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member 'exec-oob' is unexpected\"}}"
+        );
+    }
+
+    #[test]
+    fn events_carry_the_clock_and_skip_negotiation_mode() {
+        let out = session(
+            MonitorConfig::new(&[], None),
+            b"{\"execute\":\"stop\"}\n{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"stop\"}\n",
+        );
+        assert_eq!(out.matches("\"event\"").count(), 1, "{out}");
+        assert!(out.contains(
+            "{\"timestamp\": {\"seconds\": 5, \"microseconds\": 6}, \"event\": \"STOP\"}\r\n"
+        ));
+    }
+
+    #[test]
+    fn in_band_queue_holds_eight_with_oob_and_oob_overtakes() {
+        let mut input = Vec::new();
+        for i in 1..=9 {
+            input.extend(format!("{{\"execute\":\"query-name\",\"id\":{i}}}\n").bytes());
+        }
+        input.extend(b"{\"exec-oob\":\"query-yank\",\"id\":\"oob\"}\n");
+        let ids = |out: &str| -> Vec<String> {
+            out.lines()
+                .filter_map(|l| l.split("\"id\": ").nth(1))
+                .map(|s| s.split([',', '}']).next().unwrap_or("").to_string())
+                .collect()
+        };
+        // With oob: eight queued, one dispatched, the ninth queued, one more dispatched,
+        // then the exec-oob runs at once, ahead of the seven still queued.
+        let mut neg =
+            b"{\"execute\":\"qmp_capabilities\",\"arguments\":{\"enable\":[\"oob\"]}}\n".to_vec();
+        neg.extend(&input);
+        let out = session(MonitorConfig::new(&[], None), &neg);
+        assert_eq!(
+            ids(&out),
+            ["1", "2", "\"oob\"", "3", "4", "5", "6", "7", "8", "9"]
+        );
+        // Without oob, one request at a time: everything in order.
+        let mut neg = b"{\"execute\":\"qmp_capabilities\"}\n".to_vec();
+        neg.extend(&input);
+        let out = session(MonitorConfig::new(&[], None), &neg);
+        assert_eq!(
+            ids(&out),
+            ["1", "2", "3", "4", "5", "6", "7", "8", "9", "\"oob\""]
+        );
+    }
 }
