@@ -1,8 +1,8 @@
 //! Stateful property test: random sequences of commands (stop/cont, queries, unknown
 //! commands, bad arguments, pipelined batches, out-of-band requests) with ids of every JSON
-//! type, run against a live endpoint and checked against a reference model of the run state
-//! and against the session model (which must report no violation). proptest shrinks a
-//! failing sequence to a minimal transcript.
+//! type, run against live QEMU 7.2 (when installed) and the emulated monitor (always), and
+//! checked against a reference model of the run state and against the session model (which
+//! must report no violation). proptest shrinks a failing sequence to a minimal transcript.
 
 use proptest::prelude::*;
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
@@ -231,8 +231,31 @@ impl StateMachineTest for AgainstQemu {
     }
 }
 
+/// The same state machine against the built-in emulated monitor: needs no QEMU, so it always
+/// runs in `cargo test`.
+pub struct AgainstEmulated;
+
+impl StateMachineTest for AgainstEmulated {
+    type SystemUnderTest = Option<Live>;
+    type Reference = Reference;
+
+    fn init_test(_: &Model) -> Option<Live> {
+        Some(connect(&qmpspec::monitor::emulated_target(&[], None)))
+    }
+
+    fn apply(live: Option<Live>, s: &Model, op: Op) -> Option<Live> {
+        live.map(|l| run_op(l, s, op))
+    }
+}
+
 prop_state_machine! {
     #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, .. ProptestConfig::default() })]
     #[test]
     fn qemu_follows_the_model(sequential 1..24 => AgainstQemu);
+}
+
+prop_state_machine! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, .. ProptestConfig::default() })]
+    #[test]
+    fn emulated_monitor_follows_the_model(sequential 1..32 => AgainstEmulated);
 }
