@@ -760,11 +760,16 @@ fn invalid_args(ctx: &Ctx) -> Outcome {
                         return Ok(());
                     };
                     match before.diff(&after) {
-                        Some(change) => Err(format!(
-                            "{cmd} rejected arguments with {} ({}), but {change}",
-                            kind_name(*kind),
-                            args_text(args)
-                        )),
+                        Some(change) => {
+                            // The next case (proptest shrinking this one) starts from a fresh
+                            // state (a fresh session or process) to show its own effect.
+                            live.broken = true;
+                            Err(format!(
+                                "{cmd} rejected arguments with {} ({}), but {change}",
+                                kind_name(*kind),
+                                args_text(args)
+                            ))
+                        }
                         None => Ok(()),
                     }
                 });
@@ -1149,6 +1154,75 @@ mod tests {
         let o = run("schema.event-data", &[Fault::BadEvent], 8);
         assert_eq!(o.status, Status::Fail, "{}", o.message);
         assert!(o.message.contains("[event.shape]"), "{}", o.message);
+    }
+
+    /// The emulated monitor, except that `cont` with arguments (always invalid: it takes
+    /// none) is rejected as usual but pauses the VM first, silently: a side effect that only
+    /// the state queries show.
+    fn side_effect_target() -> crate::endpoint::Target {
+        use crate::endpoint::Target;
+        use crate::monitor::{Monitor, MonitorConfig};
+        use std::io::{BufRead, BufReader, Write};
+        use std::os::unix::net::UnixStream;
+        use std::sync::Arc;
+        Target::InProcess {
+            description: "emulated, with a side effect of rejected cont".into(),
+            connect: Arc::new(|| {
+                let (client, server) = UnixStream::pair()?;
+                std::thread::spawn(move || {
+                    let mut mon = Monitor::new(Arc::new(MonitorConfig::new(&[], None)));
+                    let mut w = server.try_clone().expect("clone");
+                    let mut r = BufReader::new(server);
+                    let _ = w.write_all(&mon.feed(b""));
+                    let mut line = Vec::new();
+                    loop {
+                        line.clear();
+                        if r.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let text = String::from_utf8_lossy(&line);
+                        if text.contains("\"cont\"") && text.contains("\"arguments\"") {
+                            let _ = mon.feed(b"{\"execute\":\"stop\"}\n");
+                        }
+                        if w.write_all(&mon.feed(&line)).is_err() {
+                            return;
+                        }
+                    }
+                });
+                Ok(Box::new(client) as Box<dyn crate::endpoint::Transport>)
+            }),
+        }
+    }
+
+    #[test]
+    fn a_side_effect_of_a_rejected_command_fails_with_the_state_change() {
+        let ctx = Ctx::new(side_effect_target(), Duration::from_secs(5)).with_schema_options(
+            SchemaOptions {
+                cases: 8,
+                ..SchemaOptions::default()
+            },
+        );
+        let o = invalid_args(&ctx);
+        assert_eq!(o.status, Status::Fail, "{}", o.message);
+        assert!(
+            o.message.starts_with(
+                "[compat.arg-check] cont rejected arguments with an unexpected member"
+            ),
+            "{}",
+            o.message
+        );
+        assert!(
+            o.message.contains("query-status changed from"),
+            "{}",
+            o.message
+        );
+        // Shrunk to the simplest unexpected member, and replayed.
+        assert!(o.message.contains(r#"({"a":1})"#), "{}", o.message);
+        let sent: String = sends(&o).concat();
+        assert!(
+            sent.contains(r#""execute":"cont","arguments":{"a":1}"#),
+            "{sent}"
+        );
     }
 
     #[test]
