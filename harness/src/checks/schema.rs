@@ -976,9 +976,23 @@ fn run_queries(ctx: &Ctx, judge: QueryJudge) -> Outcome {
             QueryJudge::Arguments => "no argument rejected as ill-typed",
             QueryJudge::Returns => "every return validates against its ret-type",
         };
+        let unknown: Vec<&str> = opts
+            .extra_queries
+            .iter()
+            .map(String::as_str)
+            .filter(|q| schema.command(q).is_none())
+            .collect();
+        let note = if unknown.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (--query-command not in the schema: {})",
+                unknown.join(", ")
+            )
+        };
         Ok((
             Outcome::pass(format!(
-                "{cases} distinct cases over {} commands ({answered} answered with a return): {what}",
+                "{cases} distinct cases over {} commands ({answered} answered with a return): {what}{note}",
                 commands.len()
             )),
             Vec::new(),
@@ -1013,37 +1027,85 @@ fn event_problems(schema: &Schema, events: &[Event]) -> Vec<String> {
     out
 }
 
-fn event_data(ctx: &Ctx) -> Outcome {
-    schema_check(ctx, |live, schema| {
-        let provoke: Vec<&str> = ["stop", "cont"]
-            .into_iter()
-            .filter(|c| schema.command(c).is_some())
-            .collect();
-        for c in &provoke {
-            match live.call(c, None) {
-                Ok(r) => {
-                    if let Some(e) = r.error() {
-                        return Ok((
-                            Outcome::skip(format!("{c} failed ({e}): no event provoked")),
-                            Vec::new(),
-                        ));
+/// The node and job the event check creates (a `null-co` node: no file is touched).
+const EVENT_NODE: &str = "qmpspec-events-null";
+const EVENT_JOB: &str = "qmpspec-events-job";
+
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!("object literals"),
+    }
+}
+
+/// Provoke events the harmless ways the endpoint allows: `stop` then `cont` (STOP, RESUME),
+/// and a `block-stream` job on a `null-co` node (JOB_STATUS_CHANGE, BLOCK_JOB_COMPLETED),
+/// which is waited for and removed again. Returns what was tried.
+fn provoke_events(live: &mut Live, schema: &Schema) -> Step<Vec<&'static str>> {
+    let has = |c: &str| schema.command(c).is_some();
+    let stall = |c: &str, e: CallError| match e {
+        CallError::Stall(s) | CallError::NoConnection(s) => {
+            Outcome::fail_after("reply.one-per-command", format!("{c}: {s}"))
+        }
+    };
+    let mut tried = Vec::new();
+    if has("stop") && has("cont") {
+        tried.push("stop/cont");
+        for c in ["stop", "cont"] {
+            live.call(c, None).map_err(|e| stall(c, e))?;
+        }
+    }
+    if ["blockdev-add", "block-stream", "blockdev-del", "query-jobs"]
+        .iter()
+        .all(|c| has(c))
+    {
+        let node = obj(json!({"driver": "null-co", "node-name": EVENT_NODE}));
+        let added = live
+            .call("blockdev-add", Some(&node))
+            .map_err(|e| stall("blockdev-add", e))?;
+        if added.error().is_none() {
+            tried.push("a block-stream job on a null-co node");
+            let job = obj(json!({"job-id": EVENT_JOB, "device": EVENT_NODE}));
+            let started = live
+                .call("block-stream", Some(&job))
+                .map_err(|e| stall("block-stream", e))?;
+            if started.error().is_none() {
+                // The job ends at once and dismisses itself: wait until it is gone.
+                let deadline = std::time::Instant::now() + live.p.t();
+                while std::time::Instant::now() < deadline {
+                    let r = live
+                        .call("query-jobs", None)
+                        .map_err(|e| stall("query-jobs", e))?;
+                    let running = r.return_value().is_some_and(|v| {
+                        v.as_array().is_some_and(|jobs| {
+                            jobs.iter().any(|j| j.get("id") == Some(&json!(EVENT_JOB)))
+                        })
+                    });
+                    if !running {
+                        break;
                     }
-                }
-                Err(CallError::Stall(s)) | Err(CallError::NoConnection(s)) => {
-                    return Err(Outcome::fail_after(
-                        "reply.one-per-command",
-                        format!("{c}: {s}"),
-                    ))
+                    std::thread::sleep(std::time::Duration::from_millis(5));
                 }
             }
+            let del = obj(json!({"node-name": EVENT_NODE}));
+            live.call("blockdev-del", Some(&del))
+                .map_err(|e| stall("blockdev-del", e))?;
         }
+    }
+    Ok(tried)
+}
+
+fn event_data(ctx: &Ctx) -> Outcome {
+    schema_check(ctx, |live, schema| {
+        let tried = provoke_events(live, schema)?;
         live.collect_events();
         if live.events.is_empty() {
             return Ok((
-                Outcome::skip(if provoke.is_empty() {
-                    "the endpoint has no stop/cont to provoke events with, and sent none"
+                Outcome::skip(if tried.is_empty() {
+                    "the endpoint has none of the commands known to provoke events, and sent none"
+                        .to_string()
                 } else {
-                    "stop and cont provoked no event (events.shape judges that)"
+                    format!("{} provoked no event", tried.join(" and "))
                 }),
                 Vec::new(),
             ));
@@ -1051,11 +1113,17 @@ fn event_data(ctx: &Ctx) -> Outcome {
         if let Some(p) = event_problems(schema, &live.events).into_iter().next() {
             return Ok((Outcome::fail("event.shape", p), Vec::new()));
         }
-        let names: Vec<&str> = live.events.iter().map(|e| e.name.as_str()).collect();
+        let n = live.events.len();
+        let mut names: Vec<&str> = Vec::new();
+        for e in &live.events {
+            if !names.contains(&e.name.as_str()) {
+                names.push(&e.name);
+            }
+        }
         Ok((
             Outcome::pass(format!(
-                "{} event(s) validate against their arg-type: {}",
-                names.len(),
+                "{n} event(s), provoked by {}, validate against their arg-type: {}",
+                tried.join(" and "),
                 names.join(", ")
             )),
             Vec::new(),
@@ -1222,6 +1290,35 @@ mod tests {
         assert!(
             sent.contains(r#""execute":"cont","arguments":{"a":1}"#),
             "{sent}"
+        );
+    }
+
+    #[test]
+    fn query_command_extends_the_curated_list() {
+        let ctx = Ctx::new(emulated_target(&[], None), Duration::from_secs(5)).with_schema_options(
+            SchemaOptions {
+                cases: 4,
+                extra_queries: vec![
+                    "query-sev-attestation-report".into(),
+                    "no-such-query".into(),
+                ],
+                ..SchemaOptions::default()
+            },
+        );
+        let o = query_returns(&ctx);
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        let n = queries_of(Schema::qemu_7_2(), &ctx.schema).len();
+        assert_eq!(n, QUERY_COMMANDS.len() + 1);
+        assert!(
+            o.message.contains(&format!("over {n} commands")),
+            "{}",
+            o.message
+        );
+        assert!(
+            o.message
+                .contains("--query-command not in the schema: no-such-query"),
+            "{}",
+            o.message
         );
     }
 
