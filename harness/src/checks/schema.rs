@@ -14,7 +14,10 @@
 //!   valid arguments) validates against its `ret-type`; members the schema does not list are a
 //!   `warn` only (`compat.ignore-unknown`).
 //! - `schema.event-data`: the data of every event seen validates against the event's
-//!   `arg-type` (`stop` and `cont` provoke `STOP` and `RESUME` where the endpoint has them).
+//!   `arg-type`. Events are provoked where the endpoint has the commands: `stop` and `cont`
+//!   (`STOP`, `RESUME`), and a `block-stream` job on a `null-co` node, removed afterwards
+//!   (`JOB_STATUS_CHANGE`, `BLOCK_JOB_COMPLETED`). Events seen by the other schema checks
+//!   are validated too.
 //!
 //! Cases come from proptest strategies driven by a seeded [`TestRunner`] (deterministic: the
 //! seed of each command is derived from [`SchemaOptions::seed`] and the command's name), `N`
@@ -482,6 +485,13 @@ fn schema_check(
     });
     if o.status == Status::Fail && !replay.is_empty() {
         o.transcript = replay;
+    } else if o.status == Status::Fail || o.status == Status::Error {
+        // The start (greeting, negotiation) and the end, where it went wrong.
+        let n = o.transcript.len();
+        if n > 2 * PASSING_TRANSCRIPT {
+            o.transcript
+                .drain(PASSING_TRANSCRIPT / 2..n - PASSING_TRANSCRIPT);
+        }
     } else {
         o.transcript.truncate(PASSING_TRANSCRIPT);
     }
@@ -1224,18 +1234,20 @@ mod tests {
         assert!(o.message.contains("[event.shape]"), "{}", o.message);
     }
 
-    /// The emulated monitor, except that `cont` with arguments (always invalid: it takes
-    /// none) is rejected as usual but pauses the VM first, silently: a side effect that only
-    /// the state queries show.
-    fn side_effect_target() -> crate::endpoint::Target {
+    /// The emulated monitor behind a line-by-line proxy: `handle` answers each input line
+    /// (usually by feeding it to the monitor, perhaps doing something else besides).
+    fn proxy_target(
+        description: &str,
+        handle: fn(&[u8], &mut crate::monitor::Monitor) -> Vec<u8>,
+    ) -> crate::endpoint::Target {
         use crate::endpoint::Target;
         use crate::monitor::{Monitor, MonitorConfig};
         use std::io::{BufRead, BufReader, Write};
         use std::os::unix::net::UnixStream;
         use std::sync::Arc;
         Target::InProcess {
-            description: "emulated, with a side effect of rejected cont".into(),
-            connect: Arc::new(|| {
+            description: description.into(),
+            connect: Arc::new(move || {
                 let (client, server) = UnixStream::pair()?;
                 std::thread::spawn(move || {
                     let mut mon = Monitor::new(Arc::new(MonitorConfig::new(&[], None)));
@@ -1248,11 +1260,7 @@ mod tests {
                         if r.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
                             return;
                         }
-                        let text = String::from_utf8_lossy(&line);
-                        if text.contains("\"cont\"") && text.contains("\"arguments\"") {
-                            let _ = mon.feed(b"{\"execute\":\"stop\"}\n");
-                        }
-                        if w.write_all(&mon.feed(&line)).is_err() {
+                        if w.write_all(&handle(&line, &mut mon)).is_err() {
                             return;
                         }
                     }
@@ -1260,6 +1268,72 @@ mod tests {
                 Ok(Box::new(client) as Box<dyn crate::endpoint::Transport>)
             }),
         }
+    }
+
+    /// `cont` with arguments (always invalid: it takes none) is rejected as usual but pauses
+    /// the VM first, silently: a side effect that only the state queries show.
+    fn side_effect_target() -> crate::endpoint::Target {
+        proxy_target(
+            "emulated, with a side effect of rejected cont",
+            |line, mon| {
+                let text = String::from_utf8_lossy(line);
+                if text.contains("\"cont\"") && text.contains("\"arguments\"") {
+                    let _ = mon.feed(b"{\"execute\":\"stop\"}\n");
+                }
+                mon.feed(line)
+            },
+        )
+    }
+
+    #[test]
+    fn valid_arguments_rejected_as_ill_typed_fail() {
+        // qom-list refuses any path with a digit in it, with the argument check's words.
+        let target = proxy_target("emulated, picky qom-list", |line, mon| {
+            let v: Value = serde_json::from_slice(line).unwrap_or(Value::Null);
+            let picky = v["execute"] == "qom-list"
+                && v["arguments"]["path"]
+                    .as_str()
+                    .is_some_and(|p| p.contains(|c: char| c.is_ascii_digit()));
+            if !picky {
+                return mon.feed(line);
+            }
+            let e = json!({"id": v["id"], "error": {"class": "GenericError",
+                "desc": "Invalid parameter type for 'path', expected: string"}});
+            format!("{e}\r\n").into_bytes()
+        });
+        let ctx = Ctx::new(target, Duration::from_secs(5)).with_schema_options(SchemaOptions {
+            cases: 64,
+            ..SchemaOptions::default()
+        });
+        let o = valid_args(&ctx);
+        assert_eq!(o.status, Status::Fail, "{}", o.message);
+        assert!(
+            o.message.starts_with(
+                r#"[compat.arg-check] qom-list rejected valid arguments {"path":"a0"} as ill-typed"#
+            ),
+            "{}",
+            o.message
+        );
+        assert!(sends(&o).concat().contains(r#""path":"a0""#));
+    }
+
+    #[test]
+    fn commands_missing_from_query_commands_fail() {
+        let target = proxy_target(
+            "emulated, query-commands without query-status",
+            |line, mon| {
+                let out = String::from_utf8(mon.feed(line)).expect("ASCII");
+                out.replace(r#", {"name": "query-status"}"#, "")
+                    .into_bytes()
+            },
+        );
+        let ctx = Ctx::new(target, Duration::from_secs(5));
+        let o = commands_agree(&ctx);
+        assert_eq!(o.status, Status::Fail, "{}", o.message);
+        assert_eq!(
+            o.message,
+            "[reply.return] 1 command(s) of the schema missing from query-commands: query-status"
+        );
     }
 
     #[test]
