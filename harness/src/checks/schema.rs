@@ -229,7 +229,7 @@ pub const NEVER_SEND: &[&str] = &[
 
 /// The queries whose answers make up the observable state (those the endpoint has): a
 /// rejected command must leave every one of them unchanged.
-const STATE_QUERIES: &[(&str, Option<&str>)] = &[
+pub const STATE_QUERIES: &[(&str, Option<&str>)] = &[
     ("query-status", None),
     ("query-block", None),
     ("query-named-block-nodes", None),
