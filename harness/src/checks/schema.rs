@@ -409,7 +409,7 @@ fn runner(opts: &SchemaOptions, salt: &str) -> TestRunner {
         cases: opts.cases,
         failure_persistence: None,
         max_shrink_iters: 512,
-        max_shrink_time: 30_000,
+        max_shrink_time: 15_000,
         verbose: 0,
         rng_algorithm: RngAlgorithm::ChaCha,
         ..Config::default()
@@ -824,10 +824,14 @@ fn invalid_args(ctx: &Ctx) -> Outcome {
             ));
         }
         let names: Vec<&str> = queries.iter().map(|(n, _)| n.as_str()).collect();
+        let state = match names.len() {
+            0..=3 => names.join(", "),
+            n => format!("{} and {} more", names[..2].join(", "), n - 2),
+        };
         Ok((
             Outcome::pass(format!(
-                "{cases} invalid argument sets over {commands} commands were rejected, with no event and no change to {}",
-                names.join(", ")
+                "{cases} invalid argument sets ({} per command, seed {}) over {commands} commands were rejected, with no event and no change to the state ({state})",
+                opts.cases, opts.seed
             )),
             Vec::new(),
         ))
