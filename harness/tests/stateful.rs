@@ -259,3 +259,55 @@ prop_state_machine! {
     #[test]
     fn emulated_monitor_follows_the_model(sequential 1..32 => AgainstEmulated);
 }
+
+/// The emulated monitor with a fault that breaks the model: replies never carry the
+/// command's id (`drop-id`).
+pub struct AgainstFaultyEmulated;
+
+impl StateMachineTest for AgainstFaultyEmulated {
+    type SystemUnderTest = Option<Live>;
+    type Reference = Reference;
+
+    fn init_test(_: &Model) -> Option<Live> {
+        let faulty = qmpspec::monitor::emulated_target(&[qmpspec::monitor::Fault::DropId], None);
+        Some(connect(&faulty))
+    }
+
+    fn apply(live: Option<Live>, s: &Model, op: Op) -> Option<Live> {
+        live.map(|l| run_op(l, s, op))
+    }
+}
+
+/// The emulated run can fail: against a monitor that drops ids, proptest finds a failing
+/// sequence, and the model names what broke.
+#[test]
+fn the_state_machine_catches_a_faulty_monitor() {
+    use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+    let mut runner = TestRunner::new(Config {
+        cases: 16,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let r = runner.run(
+        &Reference::sequential_strategy(1..8),
+        |(init, transitions, seen)| {
+            let done = std::panic::catch_unwind(|| {
+                AgainstFaultyEmulated::test_sequential(Config::default(), init, transitions, seen)
+            });
+            done.map_err(|e| {
+                let msg = e
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                TestCaseError::fail(msg)
+            })
+        },
+    );
+    match r {
+        Err(TestError::Fail(reason, _)) => {
+            assert!(reason.message().contains("id echoed"), "{reason}")
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
