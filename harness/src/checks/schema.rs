@@ -1,6 +1,8 @@
 //! Schema checks: hold the endpoint to what it publishes about itself in `query-qmp-schema`.
 //!
-//! - `schema.commands-agree`: `query-commands` and the schema list the same commands.
+//! - `schema.commands-agree`: `query-commands` and the schema list the same commands, and
+//!   every command of the schema (but [`NEVER_SEND`]), sent once with invalid arguments, is
+//!   known to the endpoint (not `CommandNotFound`).
 //! - `schema.invalid-arguments`: for every command (but [`NEVER_SEND`]), arguments generated
 //!   with exactly one defect (a missing or unexpected member, a wrong JSON type, an unknown
 //!   enum value: [`crate::schema::strategy::invalid_arguments`]) are rejected with an error,
@@ -32,7 +34,7 @@ use crate::endpoint::Stall;
 use crate::message::{Command, Event, Reply};
 use crate::schema::strategy::{invalid_arguments, valid_arguments, InvalidKind};
 use crate::schema::{Issue, Schema, Severity, TypeDef};
-use proptest::strategy::Strategy;
+use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use serde_json::{json, Map, Value};
 use std::cell::RefCell;
@@ -626,6 +628,48 @@ fn commands_agree(ctx: &Ctx) -> Outcome {
                 short(&not_published.join(", "))
             ));
         }
+        // Every command the schema lists exists: sent with (seeded) invalid arguments, which
+        // a conforming server rejects before running anything, it must not be unknown.
+        let mut unknown = Vec::new();
+        let mut probed = 0usize;
+        for info in schema.commands() {
+            let cmd = info.name.as_str();
+            if NEVER_SEND.contains(&cmd) {
+                continue;
+            }
+            let mut r = runner(&ctx.schema, cmd);
+            let Ok(tree) = invalid_arguments(schema, cmd).new_tree(&mut r) else {
+                continue;
+            };
+            let (args, _) = tree.current();
+            let reply = match live.call(cmd, Some(&args)) {
+                Ok(r) => r,
+                Err(CallError::Stall(s)) | Err(CallError::NoConnection(s)) => {
+                    return Ok((
+                        Outcome::fail_after(
+                            "reply.one-per-command",
+                            format!("{cmd} {}: {s}", args_text(&args)),
+                        ),
+                        Vec::new(),
+                    ))
+                }
+            };
+            probed += 1;
+            let not_found = format!("The command {cmd} has not been found");
+            if reply
+                .error()
+                .is_some_and(|e| e.class == "CommandNotFound" && e.desc == not_found)
+            {
+                unknown.push(cmd);
+            }
+        }
+        if !unknown.is_empty() {
+            problems.push(format!(
+                "{} command(s) of the schema are unknown to the endpoint (CommandNotFound): {}",
+                unknown.len(),
+                short(&unknown.join(", "))
+            ));
+        }
         if !problems.is_empty() {
             return Ok((
                 Outcome::fail("reply.return", problems.join("; ")),
@@ -634,7 +678,7 @@ fn commands_agree(ctx: &Ctx) -> Outcome {
         }
         Ok((
             Outcome::pass(format!(
-                "query-commands and the schema agree on {} commands",
+                "query-commands and the schema agree on {} commands; {probed} of them, sent with invalid arguments, exist",
                 listed.len()
             )),
             Vec::new(),
@@ -1397,6 +1441,25 @@ mod tests {
                 .contains("--query-command not in the schema: no-such-query"),
             "{}",
             o.message
+        );
+    }
+
+    #[test]
+    fn a_schema_command_the_endpoint_does_not_know_fails() {
+        let target = proxy_target("emulated, without query-name", |line, mon| {
+            let v: Value = serde_json::from_slice(line).unwrap_or(Value::Null);
+            if v["execute"] != "query-name" {
+                return mon.feed(line);
+            }
+            let e = json!({"id": v["id"], "error": {"class": "CommandNotFound",
+                "desc": "The command query-name has not been found"}});
+            format!("{e}\r\n").into_bytes()
+        });
+        let o = commands_agree(&Ctx::new(target, Duration::from_secs(5)));
+        assert_eq!(o.status, Status::Fail, "{}", o.message);
+        assert_eq!(
+            o.message,
+            "[reply.return] 1 command(s) of the schema are unknown to the endpoint (CommandNotFound): query-name"
         );
     }
 
