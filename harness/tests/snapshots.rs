@@ -5,7 +5,8 @@
 //!
 //! Redacted: event timestamps, the version numbers and the package string (the same scenario
 //! then matches every build of QEMU 7.2). Everything else is byte for byte what came back,
-//! member order included; `\r\n` line ends are shown as `⏎`.
+//! member order included; `\r\n` line ends are shown as `⏎`. The emulated monitor's
+//! transcripts are also held equal to the recorded QEMU 7.2 ones.
 //!
 //! The QEMU snapshots are skipped, loudly, when `qemu-system-x86_64` is missing or not 7.2.
 //! A missing snapshot is never written silently: insta fails the assertion (and writes a
@@ -351,4 +352,26 @@ fn redaction_keeps_everything_but_volatile_values() {
         r#"{"QMP": {"version": {"qemu": {"micro": [n], "minor": [n], "major": [n]}, "package": "[package]"}, "capabilities": ["oob"]}}"#
     );
     assert_eq!(show(b"a\x01\xff\r"), "a\\u{1}\\xff\\r");
+}
+
+/// The emulated monitor answers the whole scenario set exactly as QEMU 7.2 did when its
+/// snapshots were recorded (compared with the committed files: no QEMU needed).
+#[test]
+fn emulated_monitor_matches_the_recorded_qemu_7_2_transcripts() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let body = |name: &str| {
+        let text = std::fs::read_to_string(dir.join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e} (snapshots are committed)"));
+        // The body follows the second `---` line of the insta header.
+        text.splitn(3, "---\n")
+            .nth(2)
+            .unwrap_or_default()
+            .to_string()
+    };
+    for sc in scenarios() {
+        let emulated = body(&format!("emulated-{}.snap", sc.name));
+        let qemu = body(&format!("qemu-7.2-{}.snap", sc.name));
+        assert!(!qemu.is_empty(), "{}: empty snapshot", sc.name);
+        assert_eq!(emulated, qemu, "scenario {}", sc.name);
+    }
 }
