@@ -33,7 +33,7 @@ for t in "${targets[@]}"; do
     echo "== fuzz $t for ${secs}s (seeds: $(ls "$seeds" | wc -l))" >&2
     log=$(mktemp)
     if "${run[@]}" "$t" "$work" "$seeds" -- -dict=fuzz/dict/qmp.dict -max_total_time="$secs" \
-        -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 >"$log" 2>&1; then
+        -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 >"$log" 2>&1; then
         grep -E '^Done|stat::number_of_executed_units|stat::average_exec_per_sec' "$log" >&2 || true
     else
         status=1

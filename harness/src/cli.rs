@@ -5,6 +5,7 @@
 
 use crate::checks::{self, CheckResult, Ctx, Pattern, Status};
 use crate::endpoint::{Client, Target};
+use crate::live_fuzz::{self, FuzzOptions, Reproducer};
 use crate::monitor::serve::{self, ServeArgs};
 use crate::monitor::{emulated_target, Fault};
 use crate::report::{self, ReportSpec, RunReport};
@@ -32,6 +33,10 @@ pub enum Cmd {
     List(ListArgs),
     /// Serve the emulated QMP monitor (a QEMU 7.2 look-alike, optionally faulty)
     Serve(ServeArgs),
+    /// Fuzz a live endpoint; findings are minimized and saved as reproducers
+    Fuzz(FuzzArgs),
+    /// Run a reproducer saved by `qmpspec fuzz` against a target
+    Replay(ReplayArgs),
 }
 
 /// Where the QMP server under test is (exactly one).
@@ -87,6 +92,40 @@ pub struct CheckArgs {
     pub schema_seed: u64,
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct FuzzArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Fault to inject into the emulated monitor (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub fault: Vec<String>,
+    /// How long to fuzz, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub time: u64,
+    /// Seed of the generator (the same seed sends the same inputs) [default: from the clock,
+    /// printed]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Directory for reproducers of what is found
+    #[arg(long, value_name = "DIR", default_value = "qmpspec-findings")]
+    pub out: std::path::PathBuf,
+    /// Base reply budget in milliseconds (grows with the input size)
+    #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// A reproducer file written by `qmpspec fuzz --out DIR`
+    #[arg(value_name = "TRANSCRIPT")]
+    pub transcript: std::path::PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Fault to inject into the emulated monitor (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub fault: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
     Text,
@@ -127,6 +166,8 @@ where
             0
         }
         Cmd::Serve(a) => serve::run(a),
+        Cmd::Fuzz(a) => fuzz(&a),
+        Cmd::Replay(a) => replay(&a),
     }
 }
 
@@ -148,7 +189,7 @@ pub fn list(format: ListFormat) -> String {
                     "| `{}` | `{}` | {} |\n",
                     c.id,
                     c.clause,
-                    c.title.replace('|', "\\|")
+                    c.title.replace('\\', "\\\\").replace('|', "\\|")
                 ));
             }
             s
@@ -349,6 +390,146 @@ fn check(a: &CheckArgs) -> i32 {
         fatal("every check hit an error; the run could not be made")
     } else {
         0
+    }
+}
+
+/// `qmpspec fuzz`: exit 0 when nothing was found, 1 when something was, 2 when the run
+/// could not be made.
+fn fuzz(a: &FuzzArgs) -> i32 {
+    if !a.fault.is_empty() && !a.target.emulated {
+        return fatal("--fault only applies to --emulated");
+    }
+    let target = match target_of(&a.target, &a.fault) {
+        Ok(t) => t,
+        Err(e) => return fatal(e),
+    };
+    let seed = a.seed.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    });
+    let opts = FuzzOptions {
+        time: Duration::from_secs(a.time),
+        seed,
+        out: Some(a.out.clone()),
+        timeout: Duration::from_millis(a.timeout),
+        max_cases: None,
+    };
+    let tty = std::io::stderr().is_terminal();
+    eprintln!(
+        "qmpspec fuzz: {} for {} s, seed {seed} (replay the same inputs with --seed {seed})",
+        target.description(),
+        a.time
+    );
+    let summary = live_fuzz::run(&target, &opts, |p| {
+        let line = format!(
+            "{} execs ({:.1}/s), {} findings, commands {}/{}, inputs: {}; replies: {}",
+            p.execs,
+            p.rate(),
+            p.findings,
+            p.commands_covered,
+            p.commands_total,
+            p.input_kinds
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            p.message_kinds
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        if tty {
+            eprint!("\r\x1b[2K{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    });
+    if tty {
+        eprintln!();
+    }
+    let summary = match summary {
+        Ok(s) => s,
+        Err(e) => return fatal(e),
+    };
+    let p = &summary.progress;
+    println!(
+        "{} cases in {:.1} s ({:.1}/s) against {}: {} findings",
+        p.execs,
+        p.elapsed.as_secs_f64(),
+        p.rate(),
+        target.description(),
+        summary.findings.len()
+    );
+    for (kind, n) in summary.by_kind() {
+        println!("  {kind}: {n}");
+    }
+    for f in &summary.findings {
+        let r = &f.reproducer;
+        let size: usize = r.inputs.iter().map(|i| i.bytes().len()).sum();
+        println!(
+            "- {} ({} hits; minimized from {} inputs / {} bytes to {} / {}){}",
+            r.finding,
+            f.hits,
+            f.original_inputs,
+            f.original_bytes,
+            r.inputs.len(),
+            size,
+            f.file
+                .as_ref()
+                .map(|p| format!(" -> {}", p.display()))
+                .unwrap_or_default()
+        );
+    }
+    i32::from(!summary.findings.is_empty())
+}
+
+/// `qmpspec replay`: exit 1 when the reproducer still shows its finding, 0 when it does not.
+fn replay(a: &ReplayArgs) -> i32 {
+    if !a.fault.is_empty() && !a.target.emulated {
+        return fatal("--fault only applies to --emulated");
+    }
+    let r = match Reproducer::load(&a.transcript) {
+        Ok(r) => r,
+        Err(e) => return fatal(e),
+    };
+    let target = match target_of(&a.target, &a.fault) {
+        Ok(t) => t,
+        Err(e) => return fatal(e),
+    };
+    let (run, same) = match live_fuzz::replay(&target, &r) {
+        Ok(x) => x,
+        Err(e) => return fatal(format!("cannot reach the target: {e}")),
+    };
+    for e in run.transcript.coalesced() {
+        let arrow = match e.dir {
+            crate::endpoint::Dir::Send => "->",
+            crate::endpoint::Dir::Recv => "<-",
+        };
+        for line in crate::endpoint::Transcript::text(&e.bytes).lines() {
+            println!("{arrow} {line}");
+        }
+    }
+    match (&run.finding, same) {
+        (Some(f), true) => {
+            println!("reproduced: {f}");
+            1
+        }
+        (Some(f), false) => {
+            println!(
+                "not reproduced (saw a different finding: {f}; saved: {})",
+                r.finding
+            );
+            1
+        }
+        (None, _) => {
+            println!(
+                "not reproduced: the endpoint behaved (saved finding: {})",
+                r.finding
+            );
+            0
+        }
     }
 }
 

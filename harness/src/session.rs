@@ -292,9 +292,8 @@ impl ClientSession {
                     self.violation("greeting.first", "first message is not a greeting".into());
                     self.phase = Phase::Negotiation;
                 }
-                // A broken reply still consumes the oldest command it might answer.
-                if !self.in_flight.is_empty() && looks_like_reply(text) {
-                    self.in_flight.pop_front();
+                if looks_like_reply(text) {
+                    self.consume_broken_reply(text);
                 }
                 return;
             }
@@ -330,6 +329,26 @@ impl ClientSession {
                 self.out.push_back(SessionEvent::Event(e));
             }
             ServerMessage::Reply(r) => self.on_reply(r),
+        }
+    }
+
+    /// A malformed reply still answers a command: the one whose id it carries when its id can
+    /// be read, else the oldest command it could answer without an id. A command sent with an
+    /// id is never taken by a reply whose id cannot be read: its real reply may still come.
+    fn consume_broken_reply(&mut self, text: &[u8]) {
+        let id = crate::wire::parse_value(text, false)
+            .ok()
+            .and_then(|v| v.get("id").cloned());
+        let pos = match id {
+            Some(id) => self.in_flight.iter().position(|c| c.id() == Some(&id)),
+            None => self
+                .in_flight
+                .iter()
+                .position(|c| !c.oob())
+                .filter(|&p| self.in_flight[p].id().is_none()),
+        };
+        if let Some(p) = pos {
+            self.in_flight.remove(p);
         }
     }
 
@@ -616,6 +635,21 @@ mod tests {
         s.receive(b"{\"return\": {}}\r\n{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"STOP\"}\r\n{\"return\": {}, \"id\": 1}\r\n");
         assert!(violations(&mut s).is_empty());
         assert_eq!(s.phase(), Phase::CommandMode);
+    }
+
+    #[test]
+    fn unreadable_reply_does_not_steal_a_later_commands_id() {
+        // QEMU 7.2 echoes an id of 3e890 as `inf` (invalid JSON); the probe sent after it
+        // must still be matched to its own reply (found by `qmpspec fuzz --qemu`).
+        let mut s = negotiated(false);
+        s.send(Command::new("query-version").id("probe"));
+        s.receive(b"{\"id\": inf, \"error\": {\"class\": \"GenericError\", \"desc\": \"x\"}}\r\n{\"return\": {}, \"id\": \"probe\"}\r\n");
+        let ev = events(&mut s);
+        assert!(ev
+            .iter()
+            .any(|e| matches!(e, SessionEvent::Violation(v) if v.clause == "frame.objects-only")));
+        assert!(ev.iter().any(|e| matches!(e, SessionEvent::Reply { command: Some(c), .. } if c.id() == Some(&json!("probe")))));
+        assert!(s.idle());
     }
 
     #[test]

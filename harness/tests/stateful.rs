@@ -260,8 +260,8 @@ prop_state_machine! {
     fn emulated_monitor_follows_the_model(sequential 1..32 => AgainstEmulated);
 }
 
-/// The emulated monitor with a fault that breaks the model: replies never carry the
-/// command's id (`drop-id`).
+/// The emulated monitor with a fault that breaks the model: errors carry the invented class
+/// `ProtocolError` (`invented-class`).
 pub struct AgainstFaultyEmulated;
 
 impl StateMachineTest for AgainstFaultyEmulated {
@@ -269,7 +269,8 @@ impl StateMachineTest for AgainstFaultyEmulated {
     type Reference = Reference;
 
     fn init_test(_: &Model) -> Option<Live> {
-        let faulty = qmpspec::monitor::emulated_target(&[qmpspec::monitor::Fault::DropId], None);
+        let faulty =
+            qmpspec::monitor::emulated_target(&[qmpspec::monitor::Fault::InventedClass], None);
         Some(connect(&faulty))
     }
 
@@ -278,8 +279,8 @@ impl StateMachineTest for AgainstFaultyEmulated {
     }
 }
 
-/// The emulated run can fail: against a monitor that drops ids, proptest finds a failing
-/// sequence, and the model names what broke.
+/// The emulated run can fail: against a monitor with an invented error class, proptest
+/// finds a failing sequence, and the model names what broke.
 #[test]
 fn the_state_machine_catches_a_faulty_monitor() {
     use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
@@ -306,7 +307,7 @@ fn the_state_machine_catches_a_faulty_monitor() {
     );
     match r {
         Err(TestError::Fail(reason, _)) => {
-            assert!(reason.message().contains("id echoed"), "{reason}")
+            assert!(reason.message().contains("ProtocolError"), "{reason}")
         }
         other => panic!("expected a failure, got {other:?}"),
     }

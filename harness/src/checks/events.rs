@@ -60,7 +60,8 @@ fn wait_events(p: &mut Probe, want: &[&str]) -> Step<Option<Outcome>> {
     let arrived = p.wait_for(t, |c| c.events.len() >= want.len())?;
     let got: Vec<String> = p.events().iter().map(|e| e.name.clone()).collect();
     if !arrived || got != want {
-        return Ok(Some(Outcome::fail(
+        // A malformed event is a session violation, which then names the cause.
+        return Ok(Some(Outcome::fail_after(
             "event.shape",
             format!("expected events {want:?}, got {got:?}"),
         )));

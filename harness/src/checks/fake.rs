@@ -69,6 +69,43 @@ impl Fake {
             let _ = Write::write_all(&mut self.s, b);
             return;
         }
+        // Variations the specification allows (the checks must not fail them).
+        let mut owned = v.clone();
+        if self.has("benign-extra-members") {
+            if let Value::Object(m) = &mut owned {
+                m.insert("x-qmpspec-extra".into(), json!({"a": [1, "two"]}));
+                for inner in ["QMP", "error", "timestamp"] {
+                    if let Some(Value::Object(o)) = m.get_mut(inner) {
+                        o.insert("x-more".into(), json!(true));
+                    }
+                }
+            }
+        }
+        if self.has("benign-reversed") {
+            owned = reversed(&owned);
+        }
+        let v = &owned;
+        if self.has("benign-pretty") {
+            let text = serde_json::to_string_pretty(v)
+                .expect("serializable")
+                .replace('\n', "\r\n");
+            let text: String = text
+                .chars()
+                .map(|c| {
+                    if c.is_ascii() {
+                        c.to_string()
+                    } else {
+                        let mut buf = [0u16; 2];
+                        c.encode_utf16(&mut buf)
+                            .iter()
+                            .map(|u| format!("\\u{u:04X}"))
+                            .collect()
+                    }
+                })
+                .collect();
+            let _ = Write::write_all(&mut self.s, format!("{text}\r\n").as_bytes());
+            return;
+        }
         let mut bytes = if self.has("non-ascii") {
             let mut b = serde_json::to_vec(v).expect("serializable");
             b.extend_from_slice(b"\r\n");
@@ -95,6 +132,8 @@ impl Fake {
                 json!({"QMP": {"version": "7.2.0", "capabilities": []}})
             } else if self.has("caps-not-strings") {
                 json!({"QMP": {"version": serde_json::from_str::<Value>(VERSION).unwrap(), "capabilities": [1]}})
+            } else if self.has("benign-unknown-cap") {
+                json!({"QMP": {"version": serde_json::from_str::<Value>(VERSION).unwrap(), "capabilities": ["x-future", "oob"]}})
             } else {
                 json!({"QMP": {"version": serde_json::from_str::<Value>(VERSION).unwrap(), "capabilities": ["oob"]}})
             };
@@ -360,6 +399,7 @@ impl Fake {
                         for c in caps {
                             match c.as_str() {
                                 Some("oob") => oob = true,
+                                Some("x-future") if self.has("benign-unknown-cap") => {}
                                 Some(_) if self.has("accept-unknown-cap") => {}
                                 _ => {
                                     return vec![self.error(
@@ -472,6 +512,20 @@ impl Fake {
                 &format!("The command {other} has not been found"),
             )],
         }
+    }
+}
+
+/// `v` with the members of every object in reverse order.
+fn reversed(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .rev()
+                .map(|(k, x)| (k.clone(), reversed(x)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(reversed).collect()),
+        other => other.clone(),
     }
 }
 

@@ -288,6 +288,55 @@ mod tests {
     }
 
     #[test]
+    fn every_clause_named_in_the_checks_exists() {
+        let sources = [
+            include_str!("commands.rs"),
+            include_str!("compatibility.rs"),
+            include_str!("encoding.rs"),
+            include_str!("errors.rs"),
+            include_str!("events.rs"),
+            include_str!("framing.rs"),
+            include_str!("greeting.rs"),
+            include_str!("ids.rs"),
+            include_str!("negotiation.rs"),
+            include_str!("oob.rs"),
+            include_str!("parser_reset.rs"),
+            include_str!("probe.rs"),
+            include_str!("replies.rs"),
+            include_str!("robustness.rs"),
+        ];
+        let prefixes = [
+            "enc.",
+            "frame.",
+            "greeting.",
+            "cmd.",
+            "reply.",
+            "event.",
+            "neg.",
+            "oob.",
+            "parser.",
+            "compat.",
+            "downstream.",
+        ];
+        let mut named = 0;
+        for src in sources {
+            for part in src.split('"').skip(1).step_by(2) {
+                let clause_like = prefixes.iter().any(|p| part.starts_with(p))
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '-' || c == '.')
+                    && part.matches('.').count() == 1;
+                // Check ids share some prefixes (greeting.*, oob.*): those are checks.
+                if clause_like && by_id(part).is_none() {
+                    assert!(crate::spec::clause(part).is_some(), "unknown clause {part}");
+                    named += 1;
+                }
+            }
+        }
+        assert!(named > 50, "only {named} clause names found");
+    }
+
+    #[test]
     fn outcome_messages_name_the_clause_and_stay_on_one_line() {
         let o = Outcome::fail("cmd.id-echo", "a\nb");
         assert_eq!(o.message, "[cmd.id-echo] a b");

@@ -17,6 +17,13 @@ pub type Step<T> = Result<T, Outcome>;
 /// How many replies raw input of unknown effect may draw (a nesting error can draw a burst).
 const OPEN_ENDED: usize = 1 << 16;
 
+/// Large input is written in chunks of this size, each with its own budget.
+const CHUNK: usize = 64 * 1024;
+
+/// Time allowed per KiB of large input on top of the timeout (QEMU 7.2 reads a 1 MiB string
+/// in about 3 s on an idle machine, i.e. 3 ms a KiB; tokens cost more).
+pub const PER_KIB: Duration = Duration::from_millis(20);
+
 /// The byte sent to return a server's JSON parser to a known-good state (`parser.reset`).
 pub const RESET: u8 = 0x01;
 
@@ -29,6 +36,8 @@ pub struct Probe<'a> {
     done: Vec<TranscriptEntry>,
     violations: Vec<Violation>,
     next_id: u64,
+    /// Ids carried by raw input sent so far (to tell their replies from the probe's).
+    raw_ids: Vec<Value>,
 }
 
 impl<'a> Probe<'a> {
@@ -42,6 +51,7 @@ impl<'a> Probe<'a> {
             done: Vec::new(),
             violations: Vec::new(),
             next_id: 0,
+            raw_ids: Vec::new(),
         }
     }
 
@@ -156,6 +166,9 @@ impl<'a> Probe<'a> {
         if let Some(g) = self.client().greeting_seen() {
             return Ok(g.clone());
         }
+        if self.client().session.phase() == Phase::Closed && self.violations().is_empty() {
+            return Err(self.stalled("greeting.first", "waiting for the greeting", Stall::Closed));
+        }
         Err(match self.violations().first() {
             Some(v) => Outcome::fail(v.clause, format!("no usable greeting: {}", v.message)),
             None => Outcome::fail("greeting.first", "the first message is not a greeting"),
@@ -218,10 +231,37 @@ impl<'a> Probe<'a> {
     pub fn send_raw(&mut self, bytes: &[u8], replies: Option<usize>) -> Step<()> {
         let t = self.ctx.budget_for(bytes.len(), Duration::from_millis(5));
         let n = replies.unwrap_or(OPEN_ENDED);
-        match self.client().send_raw(bytes, n, t) {
-            Ok(()) => Ok(()),
-            Err(s) => Err(self.stalled("reply.one-per-command", "sending input", s)),
+        let mut f = crate::wire::Framer::default();
+        f.push(bytes);
+        while let Some(fr) = f.next_frame() {
+            if let Ok(fr) = fr {
+                if let Ok(Value::Object(o)) = crate::wire::parse_value(fr.text, fr.dialect) {
+                    self.raw_ids.extend(o.get("id").cloned());
+                }
+            }
         }
+        if bytes.len() <= CHUNK {
+            return match self.client().send_raw(bytes, n, t) {
+                Ok(()) => Ok(()),
+                Err(s) => Err(self.stalled("reply.one-per-command", "sending input", s)),
+            };
+        }
+        // Large input goes in chunks, each with its own budget: a server that reads slowly but
+        // steadily is given the time, one that stops reading is caught.
+        self.client().session.send_raw(n);
+        let mut sent = 0;
+        for chunk in bytes.chunks(CHUNK) {
+            let t = self.ctx.budget_for(chunk.len(), PER_KIB);
+            if let Err(s) = self.client().conn.send(chunk, t) {
+                let what = format!(
+                    "sending input: the endpoint stopped reading after {sent} of {} bytes",
+                    bytes.len()
+                );
+                return Err(self.stalled("reply.one-per-command", &what, s));
+            }
+            sent += chunk.len();
+        }
+        Ok(())
     }
 
     /// After raw input: optionally reset the parser, then run `query-version` with a fresh id
@@ -253,7 +293,8 @@ impl<'a> Probe<'a> {
             if let Some(r) = last {
                 let looks_like_probe = r
                     .return_value()
-                    .is_some_and(|v| v.get("qemu").is_some_and(Value::is_object));
+                    .is_some_and(|v| v.get("qemu").is_some_and(Value::is_object))
+                    && !r.id.as_ref().is_some_and(|id| self.raw_ids.contains(id));
                 if looks_like_probe {
                     return Err(Outcome::fail(
                         "cmd.id-echo",

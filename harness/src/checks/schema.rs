@@ -1463,6 +1463,39 @@ mod tests {
         );
     }
 
+    /// What the spec allows never fails a schema check: every return object and event data
+    /// carrying a member the schema does not list only warns, naming the path.
+    #[test]
+    fn extra_members_only_warn() {
+        let target = proxy_target("emulated, extra members", |line, mon| {
+            let out = String::from_utf8(mon.feed(line)).expect("ASCII");
+            out.replace(r#""return": {""#, r#""return": {"x-qmpspec-extra": 1, ""#)
+                .replace(r#""return": {}"#, r#""return": {"x-qmpspec-extra": 1}"#)
+                .replace(r#""data": {""#, r#""data": {"x-qmpspec-extra": 1, ""#)
+                .into_bytes()
+        });
+        let ctx = Ctx::new(target, Duration::from_secs(5)).with_schema_options(SchemaOptions {
+            cases: 8,
+            ..SchemaOptions::default()
+        });
+        for c in CHECKS {
+            let o = (c.run)(&ctx);
+            let want = if c.id == "schema.query-returns" {
+                Status::Warn
+            } else {
+                Status::Pass
+            };
+            assert_eq!(o.status, want, "{}: {}", c.id, o.message);
+        }
+        let o = query_returns(&ctx);
+        assert!(
+            o.message.starts_with("[compat.ignore-unknown] ")
+                && o.message.contains("return.x-qmpspec-extra"),
+            "{}",
+            o.message
+        );
+    }
+
     #[test]
     fn zero_cases_skip() {
         assert_eq!(run("schema.invalid-arguments", &[], 0).status, Status::Skip);

@@ -359,6 +359,55 @@ fn every_check_passes_against_a_conforming_server() {
 }
 
 #[test]
+fn what_the_spec_allows_never_fails() {
+    // Extra members everywhere, an unknown capability, members in another order, and
+    // pretty-printed output over several CRLF lines.
+    let variants: &[&[&'static str]] = &[
+        &["benign-extra-members"],
+        &["benign-unknown-cap"],
+        &["benign-reversed"],
+        &["benign-pretty"],
+        &[
+            "benign-extra-members",
+            "benign-reversed",
+            "benign-pretty",
+            "benign-unknown-cap",
+        ],
+    ];
+    let jobs: Vec<(&'static str, &[&'static str])> = variants
+        .iter()
+        .flat_map(|v| fake_tested().into_iter().map(move |c| (c.id, *v)))
+        .collect();
+    // The variations are really on the wire.
+    let seen = |id: &str, v: &[&'static str], needle: &str| {
+        let o = fake::run(id, v);
+        let recv: Vec<u8> = o
+            .transcript
+            .iter()
+            .filter(|e| e.dir == crate::endpoint::Dir::Recv)
+            .flat_map(|e| e.bytes.clone())
+            .collect();
+        assert!(
+            String::from_utf8_lossy(&recv).contains(needle),
+            "{v:?}: {needle:?} not on the wire"
+        );
+    };
+    seen("greeting.first", &["benign-pretty"], "{\r\n  \"QMP\"");
+    seen("framing.crlf", &["benign-extra-members"], "x-qmpspec-extra");
+    seen("greeting.first", &["benign-unknown-cap"], "x-future");
+    seen(
+        "greeting.first",
+        &["benign-reversed"],
+        "{\"QMP\": {\"capabilities\"",
+    );
+    let problems = parallel(&jobs, |(id, v)| {
+        let o = fake::run(id, v);
+        (o.status != Status::Pass).then(|| format!("{id} with {v:?}: {} {}", o.status, o.message))
+    });
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
 fn every_check_is_broken_by_some_fault() {
     for c in fake_tested() {
         assert!(

@@ -127,12 +127,28 @@ impl Target {
         };
         let transport: Box<dyn Transport> = match self {
             Target::Unix(p) => Box::new(UnixStream::connect(p).map_err(err)?),
-            Target::Tcp(a) => Box::new(TcpStream::connect(a.as_str()).map_err(err)?),
+            Target::Tcp(a) => Box::new(tcp_connect(a).map_err(err)?),
             Target::Spawn(argv) => Box::new(ProcessTransport::spawn(argv).map_err(err)?),
             Target::InProcess { connect, .. } => connect().map_err(err)?,
         };
         Ok(Connection::new(transport))
     }
+}
+
+/// How long a TCP connection attempt may take (an unroutable host must not hang a run).
+const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connect to `HOST:PORT`, trying each address with a timeout.
+fn tcp_connect(addr: &str) -> io::Result<TcpStream> {
+    use std::net::ToSocketAddrs;
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
+    for a in addr.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&a, TCP_CONNECT_TIMEOUT) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 /// Split words like a POSIX shell (single quotes, double quotes, backslash), without

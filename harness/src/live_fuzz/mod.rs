@@ -189,7 +189,9 @@ pub fn run(
         for (i, kind) in &case {
             *p.input_kinds.entry(kind).or_default() += 1;
             if let Input::Command(c) = i {
-                covered.insert(c.name.clone());
+                if d.commands.binary_search(&c.name).is_ok() {
+                    covered.insert(c.name.clone());
+                }
             }
         }
         let run = run_case(target, &setup, &inputs).map_err(|e: ConnectError| e.to_string())?;

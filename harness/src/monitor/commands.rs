@@ -2,7 +2,7 @@
 
 use super::fault::Fault;
 use super::qobject::QObj;
-use super::server::{Monitor, MonitorConfig, Outcome};
+use super::server::{Chardev, Monitor, MonitorConfig, Outcome};
 use std::sync::Arc;
 
 /// `query-version`'s return (also the greeting's `version`). `for_query` applies the
@@ -103,7 +103,7 @@ pub(crate) fn run(
                 .get_or_init(|| QObj::from_value(cfg.schema.to_value()));
             Ok(v.clone())
         }
-        "qom-list" => qom_list(arg(args, "path")),
+        "qom-list" => qom_list(arg(args, "path"), &mon.cfg.chardev),
         "qom-get" => qom_get(arg(args, "path"), arg(args, "property")),
         "query-kvm" => Ok(QObj::dict([
             ("enabled", QObj::Bool(false)),
@@ -121,9 +121,22 @@ pub(crate) fn run(
         ])),
         "query-chardev" => Ok(QObj::List(vec![QObj::dict([
             ("label", QObj::str("compat_monitor0")),
-            ("filename", QObj::str("stdio")),
+            (
+                "filename",
+                QObj::str(match &mon.cfg.chardev {
+                    Chardev::Stdio => "stdio",
+                    Chardev::Socket { filename } => filename,
+                }),
+            ),
             ("frontend-open", QObj::Bool(true)),
         ])])),
+        "query-yank" => Ok(QObj::List(match mon.cfg.chardev {
+            Chardev::Stdio => vec![],
+            Chardev::Socket { .. } => vec![QObj::dict([
+                ("type", QObj::str("chardev")),
+                ("id", QObj::str("compat_monitor0")),
+            ])],
+        })),
         "human-monitor-command" => {
             let line = match arg(args, "command-line") {
                 Some(QObj::Str(s)) => s.trim().to_string(),
@@ -251,7 +264,7 @@ fn qmp_capabilities(mon: &mut Monitor, args: &[(String, QObj)]) -> Outcome {
     Ok(QObj::Dict(Vec::new()))
 }
 
-fn qom_list(path: Option<&QObj>) -> Outcome {
+fn qom_list(path: Option<&QObj>, chardev: &Chardev) -> Outcome {
     let prop = |n: &str, t: &str| QObj::dict([("name", QObj::str(n)), ("type", QObj::str(t))]);
     match path {
         Some(QObj::Str(p)) if p == "/" => Ok(QObj::List(vec![
@@ -261,7 +274,13 @@ fn qom_list(path: Option<&QObj>) -> Outcome {
         ])),
         Some(QObj::Str(p)) if p == "/chardevs" => Ok(QObj::List(vec![
             prop("type", "string"),
-            prop("compat_monitor0", "child<chardev-stdio>"),
+            prop(
+                "compat_monitor0",
+                match chardev {
+                    Chardev::Stdio => "child<chardev-stdio>",
+                    Chardev::Socket { .. } => "child<chardev-socket>",
+                },
+            ),
         ])),
         Some(QObj::Str(p)) if p.is_empty() => {
             Err(("GenericError", "Path '' is ambiguous".to_string()))

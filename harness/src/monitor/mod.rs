@@ -16,7 +16,7 @@ pub mod server;
 
 pub use crate::schema::Schema;
 pub use fault::{list_faults, Fault, FaultSet, UnknownFault};
-pub use server::{Closed, Monitor, MonitorConfig};
+pub use server::{Chardev, Closed, Monitor, MonitorConfig};
 
 use crate::endpoint::{Connector, Target, Transport};
 use std::os::unix::net::UnixStream;
@@ -25,7 +25,11 @@ use std::sync::Arc;
 /// A target whose every connection is a fresh emulated monitor session, served by a thread
 /// over a `UnixStream::pair()`.
 pub fn emulated_target(faults: &[Fault], schema: Option<Arc<Schema>>) -> Target {
-    let cfg = Arc::new(MonitorConfig::new(faults, schema));
+    let mut cfg = MonitorConfig::new(faults, schema);
+    cfg.chardev = Chardev::Socket {
+        filename: "unix:socketpair,server=on".into(),
+    };
+    let cfg = Arc::new(cfg);
     target_for(cfg)
 }
 

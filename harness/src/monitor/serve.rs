@@ -7,7 +7,7 @@
 //! (with `--stdio` that is the whole server).
 
 use super::fault::{list_faults, Fault};
-use super::server::{Monitor, MonitorConfig};
+use super::server::{Chardev, Closed, Monitor, MonitorConfig};
 use super::Schema;
 use clap::{ArgGroup, Args};
 use std::io::{self, Read, Write};
@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread;
+use std::time::{Duration, Instant};
 
 /// `qmpspec serve` arguments.
 #[derive(Args, Debug, Clone, Default)]
@@ -58,19 +59,23 @@ pub fn run(args: ServeArgs) -> i32 {
             return 2;
         }
     };
+    let socket = |filename: String| {
+        let mut c = (*cfg).clone();
+        c.chardev = Chardev::Socket { filename };
+        Arc::new(c)
+    };
     let result = if args.stdio {
         serve_stdio(cfg)
     } else if let Some(path) = &args.unix {
         bind_unix(path).and_then(|l| {
             eprintln!("qmpspec serve: listening on unix:{}", path.display());
-            serve_unix(l, cfg)
+            serve_unix(l, socket(format!("unix:{},server=on", path.display())))
         })
     } else if let Some(addr) = &args.tcp {
         bind_tcp(addr).and_then(|l| {
-            if let Ok(a) = l.local_addr() {
-                eprintln!("qmpspec serve: listening on tcp:{a}");
-            }
-            serve_tcp(l, cfg)
+            let a = l.local_addr().map_err(|e| e.to_string())?;
+            eprintln!("qmpspec serve: listening on tcp:{a}");
+            serve_tcp(l, socket(format!("tcp:{a},server=on")))
         })
     } else {
         Err("one of --stdio, --unix PATH, --tcp ADDR is needed".into())
@@ -263,6 +268,21 @@ fn spawn_reader<R: Read + Send + 'static>(
     Ok((rx, h))
 }
 
+/// How long a session stays open after `quit` unless the client hangs up first. QEMU's
+/// connection closes when the process has torn down, a little after the reply; clients
+/// (qemu.qmp) that disconnect right after `quit` expect to be first.
+pub const QUIT_LINGER: Duration = Duration::from_millis(100);
+
+fn linger(rx: &Chunks) {
+    let deadline = Instant::now() + QUIT_LINGER;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(Some(_)) => {} // input after quit is ignored
+            _ => return,
+        }
+    }
+}
+
 /// The session loop: write what is pending, process, wait for input.
 fn drive<W: Write>(rx: Chunks, mut w: W, cfg: Arc<MonitorConfig>) {
     let mut mon = Monitor::new(cfg);
@@ -274,8 +294,10 @@ fn drive<W: Write>(rx: Chunks, mut w: W, cfg: Arc<MonitorConfig>) {
             }
             mon.consume_output(n);
         }
-        if mon.closed().is_some() {
-            return;
+        match mon.closed() {
+            Some(Closed::Quit) => return linger(&rx),
+            Some(Closed::Crash) => return,
+            None => {}
         }
         if mon.has_work() {
             mon.process();

@@ -54,6 +54,9 @@ pub struct MonitorConfig {
     pub package: String,
     pub limits: Limits,
     pub clock: Clock,
+    /// The character device the monitor sits on (seen in `query-chardev`, `query-yank`,
+    /// `qom-list /chardevs`).
+    pub chardev: Chardev,
     /// `query-qmp-schema`'s return, built once.
     pub(crate) schema_qobj: Arc<OnceLock<QObj>>,
 }
@@ -84,6 +87,7 @@ impl MonitorConfig {
             package: PACKAGE.to_string(),
             limits: Limits::QEMU,
             clock: system_clock(),
+            chardev: Chardev::Stdio,
             schema_qobj: Arc::new(OnceLock::new()),
         }
     }
@@ -97,6 +101,16 @@ impl MonitorConfig {
     pub(crate) fn has(&self, f: Fault) -> bool {
         self.faults.has(f)
     }
+}
+
+/// The monitor's character device, as QEMU would describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Chardev {
+    /// `-qmp stdio`
+    Stdio,
+    /// `-qmp unix:...` or `tcp:...`; `filename` as `query-chardev` shows it, e.g.
+    /// `unix:/tmp/qmp.sock,server=on`.
+    Socket { filename: String },
 }
 
 /// QEMU 7.2's system-x86_64 schema, shared.
@@ -239,6 +253,12 @@ impl Monitor {
     /// True while received input or queued requests wait for [`Monitor::process`].
     pub fn has_work(&self) -> bool {
         self.closed.is_none() && (self.in_pos < self.input.len() || !self.queue.is_empty())
+    }
+
+    /// Everything the session holds: unparsed input, the message in progress, pending
+    /// output. Bounded whatever the input (see the module docs).
+    pub fn buffered_bytes(&self) -> usize {
+        (self.input.len() - self.in_pos) + self.json.pending_bytes() + self.out.len()
     }
 
     /// Bytes to send.

@@ -164,9 +164,6 @@ impl<'de> DeserializeSeed<'de> for StrictValue {
 
 struct StrictVisitor;
 
-/// The key under which serde_json (with `arbitrary_precision`) passes a number's text.
-const NUMBER_TOKEN: &str = "$serde_json::private::Number";
-
 impl<'de> Visitor<'de> for StrictVisitor {
     type Value = Value;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -203,12 +200,6 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut m = Map::new();
         while let Some(k) = map.next_key::<String>()? {
-            if k == NUMBER_TOKEN && m.is_empty() {
-                // serde_json's arbitrary_precision hands numbers over as a one-member map.
-                let text: String = map.next_value()?;
-                let n: serde_json::Number = text.parse().map_err(de::Error::custom)?;
-                return Ok(Value::Number(n));
-            }
             let v = map.next_value_seed(StrictValue)?;
             if m.contains_key(&k) {
                 return Err(de::Error::custom(format_args!("duplicate key `{k}`")));

@@ -1,0 +1,135 @@
+//! Driving live servers (QEMU, the `qmpspec` binary) for the differential tests.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+pub const QEMU_ARGS: &[&str] = &["-machine", "none", "-nodefaults", "-display", "none"];
+
+/// A program on PATH, if present.
+pub fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(program))
+        .find(|p| p.is_file())
+}
+
+/// Say loudly that a test did not run (written past libtest's output capture).
+pub fn skipped(test: &str, reason: &str) {
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {test}: {reason}");
+}
+
+/// The `qmpspec` binary under test.
+pub fn qmpspec() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_qmpspec"))
+}
+
+/// Kill and reap on drop.
+pub struct Reaper(pub Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Run a QMP server on stdio, write `chunks` (keeping stdin open), read its output to the
+/// end (every script ends in `quit`).
+pub fn run_stdio(argv: &[&str], chunks: &[&[u8]]) -> Vec<u8> {
+    let child = Command::new(argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", argv[0]));
+    let mut child = Reaper(child);
+    let mut stdout = child.0.stdout.take().expect("piped");
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = stdout.read_to_end(&mut out);
+        let _ = tx.send(out);
+    });
+    let mut stdin = child.0.stdin.take().expect("piped");
+    for c in chunks {
+        stdin.write_all(c).expect("write");
+        stdin.flush().expect("flush");
+        thread::sleep(Duration::from_millis(10));
+    }
+    let out = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("{}: no end of output within 60 s", argv[0]));
+    drop(stdin);
+    out
+}
+
+/// Connect to a unix socket, waiting up to 10 s for it to appear.
+pub fn connect(path: &Path) -> UnixStream {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match UnixStream::connect(path) {
+            Ok(s) => {
+                s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                return s;
+            }
+            Err(e) if Instant::now() > deadline => panic!("{}: {e}", path.display()),
+            Err(_) => thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// A line-oriented QMP conversation over a socket.
+pub struct Lines {
+    r: BufReader<UnixStream>,
+    w: UnixStream,
+}
+
+impl Lines {
+    pub fn new(s: UnixStream) -> Lines {
+        Lines {
+            w: s.try_clone().unwrap(),
+            r: BufReader::new(s),
+        }
+    }
+    pub fn read(&mut self) -> Vec<u8> {
+        let mut line = Vec::new();
+        self.r.read_until(b'\n', &mut line).expect("read");
+        line
+    }
+    pub fn send(&mut self, b: &[u8]) {
+        self.w.write_all(b).expect("write");
+    }
+    /// Send a command and return the next line.
+    pub fn ask(&mut self, b: &[u8]) -> Vec<u8> {
+        self.send(b);
+        self.read()
+    }
+}
+
+/// A scratch directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!(
+            "qmpspec-{tag}-{}-{}",
+            std::process::id(),
+            Instant::now().elapsed().as_nanos()
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
