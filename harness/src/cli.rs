@@ -80,6 +80,16 @@ pub struct CheckArgs {
     /// for --connect, as a QEMU socket serves one client at a time]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
     pub jobs: Option<u64>,
+    /// Generated argument sets per command in the schema.* checks
+    #[arg(long, value_name = "N", default_value_t = checks::schema::DEFAULT_CASES)]
+    pub schema_cases: u32,
+    /// Also treat NAME as a side-effect-free query command in the schema.* checks: it is run
+    /// with generated valid arguments and its return validated (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub query_command: Vec<String>,
+    /// Seed of the schema.* checks' case generators (the same seed gives the same cases)
+    #[arg(long, value_name = "N", default_value_t = checks::schema::DEFAULT_SEED)]
+    pub schema_seed: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -295,7 +305,12 @@ fn check(a: &CheckArgs) -> i32 {
         Ok(g) => g,
         Err(e) => return fatal(e),
     };
-    let ctx = Ctx::new(target.clone(), timeout);
+    let ctx =
+        Ctx::new(target.clone(), timeout).with_schema_options(checks::schema::SchemaOptions {
+            cases: a.schema_cases,
+            extra_queries: a.query_command.clone(),
+            seed: a.schema_seed,
+        });
     let tty_err = std::io::stderr().is_terminal();
     let tty_out = std::io::stdout().is_terminal();
     let color = tty_out && std::env::var_os("NO_COLOR").is_none();

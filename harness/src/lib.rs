@@ -4,9 +4,13 @@
 //! JSON texts, [`message`] classifies them into typed QMP messages, and [`session`] tracks the
 //! protocol state and reports every rule it sees broken as a [`session::Violation`] tied to a
 //! clause of the specification ([`spec`]).
+//!
+//! To hold a QMP server to the specification from another project's `cargo test`, see
+//! [`conformance()`] and [`assert_conforms!`].
 
 pub mod checks;
 pub mod cli;
+pub mod conformance;
 pub mod endpoint;
 pub mod live_fuzz;
 pub mod message;
@@ -16,3 +20,5 @@ pub mod schema;
 pub mod session;
 pub mod spec;
 pub mod wire;
+
+pub use conformance::{conformance, conformance_with, ConformanceError, Summary};

@@ -1,8 +1,8 @@
 //! Stateful property test: random sequences of commands (stop/cont, queries, unknown
 //! commands, bad arguments, pipelined batches, out-of-band requests) with ids of every JSON
-//! type, run against a live endpoint and checked against a reference model of the run state
-//! and against the session model (which must report no violation). proptest shrinks a
-//! failing sequence to a minimal transcript.
+//! type, run against live QEMU 7.2 (when installed) and the emulated monitor (always), and
+//! checked against a reference model of the run state and against the session model (which
+//! must report no violation). proptest shrinks a failing sequence to a minimal transcript.
 
 use proptest::prelude::*;
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
@@ -231,8 +231,84 @@ impl StateMachineTest for AgainstQemu {
     }
 }
 
+/// The same state machine against the built-in emulated monitor: needs no QEMU, so it always
+/// runs in `cargo test`.
+pub struct AgainstEmulated;
+
+impl StateMachineTest for AgainstEmulated {
+    type SystemUnderTest = Option<Live>;
+    type Reference = Reference;
+
+    fn init_test(_: &Model) -> Option<Live> {
+        Some(connect(&qmpspec::monitor::emulated_target(&[], None)))
+    }
+
+    fn apply(live: Option<Live>, s: &Model, op: Op) -> Option<Live> {
+        live.map(|l| run_op(l, s, op))
+    }
+}
+
 prop_state_machine! {
     #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, .. ProptestConfig::default() })]
     #[test]
     fn qemu_follows_the_model(sequential 1..24 => AgainstQemu);
+}
+
+prop_state_machine! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, .. ProptestConfig::default() })]
+    #[test]
+    fn emulated_monitor_follows_the_model(sequential 1..32 => AgainstEmulated);
+}
+
+/// The emulated monitor with a fault that breaks the model: errors carry the invented class
+/// `ProtocolError` (`invented-class`).
+pub struct AgainstFaultyEmulated;
+
+impl StateMachineTest for AgainstFaultyEmulated {
+    type SystemUnderTest = Option<Live>;
+    type Reference = Reference;
+
+    fn init_test(_: &Model) -> Option<Live> {
+        let faulty =
+            qmpspec::monitor::emulated_target(&[qmpspec::monitor::Fault::InventedClass], None);
+        Some(connect(&faulty))
+    }
+
+    fn apply(live: Option<Live>, s: &Model, op: Op) -> Option<Live> {
+        live.map(|l| run_op(l, s, op))
+    }
+}
+
+/// The emulated run can fail: against a monitor with an invented error class, proptest
+/// finds a failing sequence, and the model names what broke.
+#[test]
+fn the_state_machine_catches_a_faulty_monitor() {
+    use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+    let mut runner = TestRunner::new(Config {
+        cases: 16,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let r = runner.run(
+        &Reference::sequential_strategy(1..8),
+        |(init, transitions, seen)| {
+            let done = std::panic::catch_unwind(|| {
+                AgainstFaultyEmulated::test_sequential(Config::default(), init, transitions, seen)
+            });
+            done.map_err(|e| {
+                let msg = e
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                TestCaseError::fail(msg)
+            })
+        },
+    );
+    match r {
+        Err(TestError::Fail(reason, _)) => {
+            assert!(reason.message().contains("ProtocolError"), "{reason}")
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
 }

@@ -24,6 +24,7 @@ mod probe;
 mod replies;
 mod robustness;
 mod runner;
+pub mod schema;
 
 pub use probe::{Probe, Step};
 pub use runner::{run, select, CheckResult, Pattern};
@@ -38,11 +39,23 @@ pub struct Ctx {
     pub target: Target,
     /// The budget of every single wait (grown by checks that send large inputs).
     pub timeout: Duration,
+    /// How the `schema.*` checks generate cases (`--schema-cases`, `--query-command`).
+    pub schema: schema::SchemaOptions,
 }
 
 impl Ctx {
     pub fn new(target: Target, timeout: Duration) -> Ctx {
-        Ctx { target, timeout }
+        Ctx {
+            target,
+            timeout,
+            schema: schema::SchemaOptions::default(),
+        }
+    }
+
+    /// The same context with other options for the `schema.*` checks.
+    pub fn with_schema_options(mut self, schema: schema::SchemaOptions) -> Ctx {
+        self.schema = schema;
+        self
     }
 
     /// A budget that grows with the size of the input: the base timeout plus `per_kib` for
@@ -204,6 +217,7 @@ pub fn all() -> &'static [Check] {
             parser_reset::CHECKS,
             robustness::CHECKS,
             compatibility::CHECKS,
+            schema::CHECKS,
         ] {
             v.extend_from_slice(area);
         }
@@ -247,6 +261,7 @@ mod tests {
             "parser_reset",
             "robustness",
             "compatibility",
+            "schema",
         ];
         for c in all() {
             assert!(areas.contains(&c.area()), "{}: unknown area", c.id);

@@ -87,6 +87,7 @@ pub fn select(
 
 /// Checks that take longest (large inputs): started first so the suite finishes sooner.
 const SLOW_FIRST: &[&str] = &[
+    "schema.invalid-arguments",
     "robustness.large-string",
     "robustness.many-tokens",
     "robustness.deep-nesting",

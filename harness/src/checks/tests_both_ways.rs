@@ -343,9 +343,15 @@ fn parallel<T: Sync>(jobs: &[T], f: impl Fn(&T) -> Option<String> + Sync) -> Vec
     problems.into_inner().unwrap()
 }
 
+/// The `schema.*` checks need a whole QAPI schema, which the scripted fake does not have:
+/// they are tested both ways against the emulated monitor (`schema.rs`).
+fn fake_tested() -> Vec<&'static super::Check> {
+    all().iter().filter(|c| c.area() != "schema").collect()
+}
+
 #[test]
 fn every_check_passes_against_a_conforming_server() {
-    let problems = parallel(all(), |c| {
+    let problems = parallel(&fake_tested(), |c| {
         let o = fake::run(c.id, &[]);
         (o.status != Status::Pass).then(|| format!("{}: {} {}", c.id, o.status, o.message))
     });
@@ -370,7 +376,7 @@ fn what_the_spec_allows_never_fails() {
     ];
     let jobs: Vec<(&'static str, &[&'static str])> = variants
         .iter()
-        .flat_map(|v| all().iter().map(move |c| (c.id, *v)))
+        .flat_map(|v| fake_tested().into_iter().map(move |c| (c.id, *v)))
         .collect();
     // The variations are really on the wire.
     let seen = |id: &str, v: &[&'static str], needle: &str| {
@@ -403,7 +409,7 @@ fn what_the_spec_allows_never_fails() {
 
 #[test]
 fn every_check_is_broken_by_some_fault() {
-    for c in all() {
+    for c in fake_tested() {
         assert!(
             BROKEN_BY.iter().any(|(id, ..)| *id == c.id),
             "{} has no fault that breaks it",
