@@ -30,7 +30,9 @@ sample = []
 if shutil.which("qemu-system-x86_64"):
     r = run("check", "--qemu")
     lines = r.stdout.strip().splitlines()
-    shown = lines[:6] + ["..."] + lines[-3:]
+    # The first few lines, every line that is not a pass, and the summary.
+    others = [l for l in lines[4:-1] if not l.startswith("PASS")]
+    shown = lines[:4] + ["..."] + others + (["..."] if others else []) + lines[-1:]
     sample.append("```text\n$ qmpspec check --qemu\n" + "\n".join(shown) + "\n```\n")
 with tempfile.TemporaryDirectory() as d:
     md = os.path.join(d, "r.md")

@@ -1,5 +1,6 @@
-//! The whole suite against the real QEMU 7.2 binaries: no check may fail. Skips loudly when a
-//! binary is not installed.
+//! The whole suite against the real QEMU 7.2 binaries: no check may fail but the known,
+//! real deviations of QEMU 7.2 listed here, and those must fail (if QEMU is fixed, or the
+//! check goes soft, this says so). Skips loudly when a binary is not installed.
 
 use qmpspec::checks::{self, Ctx, Status};
 use qmpspec::endpoint::Target;
@@ -9,6 +10,13 @@ fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
 }
+
+/// Real deviations of QEMU 7.2, each with the clause it breaks and why.
+const KNOWN_QEMU_7_2_DEVIATIONS: &[(&str, &str, &str)] = &[(
+    "ids.out-of-range-number",
+    "frame.objects-only",
+    "an id of 1e400 is read as infinity and echoed as the bare word `inf`, which is not JSON",
+)];
 
 /// The two suites run one after the other: each already runs checks in parallel.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -23,12 +31,29 @@ fn suite_is_clean_with(target: Target, jobs: usize) {
     let selected: Vec<_> = checks::all().iter().collect();
     let t = Instant::now();
     let results = checks::run(&ctx, &selected, jobs, |_| {});
+    let known = |id: &str| KNOWN_QEMU_7_2_DEVIATIONS.iter().find(|k| k.0 == id);
     let failed: Vec<String> = results
         .iter()
         .filter(|r| matches!(r.outcome.status, Status::Fail | Status::Error))
+        .filter(|r| known(r.check.id).is_none())
         .map(|r| format!("{}: {} {}", r.check.id, r.outcome.status, r.outcome.message))
         .collect();
     assert!(failed.is_empty(), "{failed:#?}");
+    for r in &results {
+        if let Some((id, clause, why)) = known(r.check.id) {
+            assert_eq!(
+                r.outcome.status,
+                Status::Fail,
+                "{id} was expected to fail: {why}"
+            );
+            assert!(
+                r.outcome.message.contains(&format!("[{clause}]")),
+                "{id}: {}",
+                r.outcome.message
+            );
+            eprintln!("known QEMU 7.2 deviation, {id} [{clause}]: {why}");
+        }
+    }
     let passed = results
         .iter()
         .filter(|r| r.outcome.status == Status::Pass)

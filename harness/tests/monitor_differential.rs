@@ -202,7 +202,9 @@ fn differential_random_fragment_sequences() {
         b"1",
         b"-0",
         b"1.5e3",
-        b"1e999",
+        // No out-of-range number (1e999): the monitor rejects it where QEMU writes `inf`
+        // (its one deliberate deviation, see common::expect_no_inf); in arguments the two
+        // would differ in ways a line rewrite cannot express.
         b"true",
         b"null",
         b"nul",

@@ -210,6 +210,14 @@ impl Fake {
                         "GenericError",
                         &format!("JSON parse error, {e}"),
                     )]),
+                    // QEMU 7.2's behaviour: a number beyond double range is read as
+                    // infinity and written back as the bare word `inf`.
+                    Ok((text, _))
+                        if self.has("inf-numbers")
+                            && text.windows(5).any(|w| w.eq_ignore_ascii_case(b"1e400")) =>
+                    {
+                        let _ = Write::write_all(&mut self.s, b"{\"return\": {}, \"id\": inf}\r\n");
+                    }
                     Ok((text, dialect)) => {
                         let (oob, out) = self.handle(&text, dialect);
                         if oob && !self.has("oob-blocked") {

@@ -31,6 +31,13 @@ pub const CHECKS: &[Check] = &[
         run: numbers,
     },
     Check {
+        id: "ids.out-of-range-number",
+        clause: "frame.objects-only",
+        title:
+            "an id beyond double range draws valid JSON (an error or a finite echo), never `inf`",
+        run: out_of_range_number,
+    },
+    Check {
         id: "ids.envelope-error",
         clause: "cmd.id-early-error",
         title: "an error for a bad envelope carries the id or none, never another",
@@ -212,6 +219,37 @@ fn numbers(ctx: &Ctx) -> Outcome {
                 notes.join(", ")
             )
         }))
+    })
+}
+
+/// QEMU 7.2 parses `1e400` as infinity and writes it back as the bare word `inf`, which is
+/// not JSON. Rejecting the number (RFC 8259 lets a parser limit the range) or echoing a finite
+/// value are both fine; whatever comes back must parse. An invalid reply is reported by the
+/// session as a frame.objects-only violation, which fails the check with the text seen.
+fn out_of_range_number(ctx: &Ctx) -> Outcome {
+    with_probe(ctx, |p| {
+        p.negotiate()?;
+        let t = p.t();
+        let before = p.raw_then_recover(
+            "frame.objects-only",
+            b"{\"execute\":\"query-version\",\"id\":1e400}\n",
+            false,
+            t,
+        )?;
+        match before.first() {
+            None => Ok(Outcome::fail_after(
+                "reply.one-per-command",
+                "a command with id 1e400 drew no reply",
+            )),
+            Some(r) => Ok(Outcome::pass(match (r.error(), &r.id) {
+                (Some(e), None) => format!("id 1e400 rejected without an id: {e}"),
+                (Some(e), Some(id)) => format!("id 1e400 rejected, id {id}: {e}"),
+                (None, id) => format!(
+                    "id 1e400 echoed as {}",
+                    id.as_ref().map_or("nothing".into(), Value::to_string)
+                ),
+            })),
+        }
     })
 }
 

@@ -175,6 +175,12 @@ const BROKEN_BY: &[(&str, &str, Status, &str)] = &[
     ),
     ("ids.pipelined", "wrong-id", Status::Fail, "cmd.id-echo"),
     (
+        "ids.out-of-range-number",
+        "inf-numbers",
+        Status::Fail,
+        "frame.objects-only",
+    ),
+    (
         "replies.return-shape",
         "wrong-return-type",
         Status::Fail,

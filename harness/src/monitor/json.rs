@@ -520,8 +520,17 @@ impl Parser<'_> {
                         }
                     }
                 }
-                // strtod: overflow gives +-inf, underflow 0.
-                Some(QObj::Double(s.parse::<f64>().unwrap_or(0.0)))
+                // strtod: underflow gives 0. Overflow gives +-inf in QEMU 7.2, which then
+                // writes the bare word `inf` (an id of 1e999 comes back as `"id": inf`,
+                // invalid JSON: frame.objects-only). This is the one place the emulated
+                // monitor departs from QEMU on purpose: such a number is a parse error, as
+                // RFC 8259 allows ("an implementation may set limits on the range").
+                let f = s.parse::<f64>().unwrap_or(0.0);
+                if f.is_infinite() {
+                    self.error("number out of range");
+                    return None;
+                }
+                Some(QObj::Double(f))
             }
             _ => None,
         }
@@ -706,9 +715,26 @@ mod tests {
     #[test]
     fn numbers_like_qemu() {
         assert_eq!(
-            run(b"[1.5e3, 123456789012345678901234567890, 18446744073709551615, -9223372036854775809, 1e999, -0, 0.1]"),
-            vec!["[1500, 1.2345678901234568e+29, 18446744073709551615, -9.2233720368547758e+18, inf, 0, 0.10000000000000001]"]
+            run(b"[1.5e3, 123456789012345678901234567890, 18446744073709551615, -9223372036854775809, 1e-999, -0, 0.1]"),
+            vec!["[1500, 1.2345678901234568e+29, 18446744073709551615, -9.2233720368547758e+18, 0, 0, 0.10000000000000001]"]
         );
+    }
+
+    /// Regression (found by `qmpspec fuzz --emulated`): QEMU 7.2 echoes an id of 3e890 as
+    /// `inf`, which is not JSON. The emulated monitor rejects the number instead.
+    #[test]
+    fn out_of_range_numbers_are_rejected_not_written_as_inf() {
+        for input in [
+            &b"{\"id\":3e890}"[..],
+            b"[-1e999]",
+            b"{\"execute\":\"x\",\"id\":1E400}",
+        ] {
+            assert_eq!(
+                run(input),
+                vec!["ERR JSON parse error, number out of range".to_string()],
+                "{input:?}"
+            );
+        }
     }
 
     #[test]

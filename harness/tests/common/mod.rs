@@ -60,9 +60,25 @@ pub fn lines(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// Assert two transcripts are equal after redaction, message by message.
+/// The one place the emulated monitor departs from QEMU 7.2 on purpose: QEMU echoes an id
+/// beyond double range as the bare word `inf` (not JSON, breaking frame.objects-only); the
+/// monitor rejects the number as a parse error. QEMU's reply is rewritten to the monitor's
+/// before comparing, so every other byte is still held equal.
+pub fn expect_no_inf(qemu: &[u8]) -> Vec<u8> {
+    const OUT_OF_RANGE: &[u8] =
+        b"{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, number out of range\"}}\r\n";
+    let mut out = Vec::with_capacity(qemu.len());
+    for line in qemu.split_inclusive(|&b| b == b'\n') {
+        let has = |pat: &[u8]| line.windows(pat.len()).any(|w| w == pat);
+        let has_inf = has(b": inf") || has(b": -inf") || has(b"[inf") || has(b", inf");
+        out.extend_from_slice(if has_inf { OUT_OF_RANGE } else { line });
+    }
+    out
+}
+
+/// Assert two transcripts are equal after redaction, message by message (`want` is QEMU's).
 pub fn assert_same(what: &str, want: &[u8], got: &[u8]) {
-    let (w, g) = (lines(&redact(want)), lines(&redact(got)));
+    let (w, g) = (lines(&redact(&expect_no_inf(want))), lines(&redact(got)));
     for (i, (a, b)) in w.iter().zip(g.iter()).enumerate() {
         assert_eq!(a, b, "{what}: message {i} differs");
     }
