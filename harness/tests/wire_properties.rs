@@ -205,6 +205,38 @@ proptest! {
         while let Some(r) = f.finish() { let _ = r; }
     }
 
+    /// With limits small enough to be hit, framing arbitrary bytes still does not depend on
+    /// how they are split into reads (errors included, and where recovery resumes).
+    /// Regression: a skip over whitespace and scalars ran past the size limit to the end of
+    /// the read, so recovery resumed at a read-dependent byte (found by the framer fuzz target).
+    #[test]
+    fn limits_and_recovery_ignore_read_boundaries(
+        bytes in prop::collection::vec(prop_oneof![
+            Just(b'{'), Just(b'}'), Just(b'['), Just(b']'), Just(b'"'), Just(b'\\'),
+            Just(b' '), Just(b'1'), Just(b'a'), Just(b','), Just(b':'), Just(0xffu8), Just(1u8)], 0..600),
+        cuts in prop::collection::vec(any::<usize>(), 0..12),
+        max_bytes in 1usize..64,
+        max_depth in 1usize..6,
+        max_tokens in 1usize..24,
+    ) {
+        let limits = Limits { max_message_bytes: max_bytes, max_depth, max_tokens };
+        let run = |chunks: &[&[u8]]| {
+            let mut f = Framer::new(limits);
+            let mut out = Vec::new();
+            for c in chunks {
+                f.push(c);
+                while let Some(r) = f.next_frame() {
+                    out.push(r.map(|fr| fr.text.to_vec()));
+                }
+            }
+            while let Some(r) = f.finish() {
+                out.push(r.map(|fr| fr.text.to_vec()));
+            }
+            out
+        };
+        prop_assert_eq!(run(&[&bytes]), run(&split(&bytes, &cuts)));
+    }
+
     /// Structured junk (JSON-ish tokens) never panics the parser or the classifier.
     #[test]
     fn jsonish_junk_never_panics(tokens in prop::collection::vec(

@@ -469,8 +469,11 @@ impl Framer {
                     }
                 }
                 State::Outside if braces + brackets > 0 => loop {
-                    // Inside a container only strings and brackets need attention.
-                    while i < len && INNER_SKIP[buf[i] as usize] {
+                    // Inside a container only strings and brackets need attention. The skip
+                    // stops at the size limit, so an oversized text is cut at the same byte
+                    // however the input was split into reads.
+                    let end = len.min(limit_at.saturating_add(1));
+                    while i < end && INNER_SKIP[buf[i] as usize] {
                         i += 1;
                     }
                     if i > limit_at {
