@@ -6,8 +6,11 @@ use qmpspec::monitor::{Fault, Monitor, MonitorConfig};
 use qmpspec::wire::Limits;
 use std::sync::Arc;
 
+/// A monitor with a fixed clock, so that two runs over the same input (whole and byte by
+/// byte) write the same event timestamps.
 fn monitor(faults: &[Fault]) -> Monitor {
-    Monitor::new(Arc::new(MonitorConfig::new(faults, None)))
+    let cfg = MonitorConfig::new(faults, None).with_clock(Arc::new(|| (1_700_000_000, 123_456)));
+    Monitor::new(Arc::new(cfg))
 }
 
 const FRAGMENTS: &[&[u8]] = &[
