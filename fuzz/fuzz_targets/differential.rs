@@ -9,6 +9,13 @@ use qmpspec::wire::{parse_value, Framer, ParseError};
 use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {
+    // serde_json with its `raw_value` feature reads an object whose key is its private
+    // marker `$serde_json::private::RawValue` as the raw value inside it (a quirk: plain JSON
+    // says it is an object); such inputs say nothing about our framer or parser.
+    const MARKER: &[u8] = b"$serde_json::private";
+    if data.windows(MARKER.len()).any(|w| w == MARKER) {
+        return;
+    }
     let Ok(theirs) = serde_json::from_slice::<Value>(data) else {
         return;
     };

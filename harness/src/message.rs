@@ -159,10 +159,18 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// The `return` value, parsed; `None` for an error reply.
+    /// The `return` value, parsed; `None` for an error reply, or when the payload cannot be
+    /// built (see [`Reply::try_return_value`]).
     pub fn return_value(&self) -> Option<Value> {
+        self.try_return_value()?.ok()
+    }
+
+    /// The `return` value, parsed: `None` for an error reply. Classification validated the
+    /// payload's syntax but built no tree, so building it can still fail on what only a tree
+    /// reveals: a repeated key deeper down, or a number beyond double range.
+    pub fn try_return_value(&self) -> Option<Result<Value, ParseError>> {
         let raw = self.result.as_ref().ok()?;
-        wire::parse_value(raw.get().as_bytes(), false).ok()
+        Some(wire::parse_value(raw.get().as_bytes(), false))
     }
 
     /// The error, if this is an error reply.
@@ -712,6 +720,22 @@ mod tests {
         assert!(matches!(
             ServerMessage::classify(br#"{"a":1,"a":2}"#).unwrap_err(),
             Malformed::InvalidJson(ParseError::DuplicateKey(_))
+        ));
+    }
+
+    /// Regression (message fuzz target): a return of 0.2345e+628 is valid JSON syntax, so it
+    /// classifies, but its number is beyond double range, which only building it shows.
+    #[test]
+    fn out_of_range_payload_classifies_and_says_why_it_cannot_be_built() {
+        let m = ServerMessage::classify(br#"{"return": 0.234567890123549e+628}"#).unwrap();
+        let ServerMessage::Reply(r) = m else { panic!() };
+        assert_eq!(r.try_return_value(), Some(Err(ParseError::InvalidNumber)));
+        assert_eq!(r.return_value(), None);
+        let m = ServerMessage::classify(br#"{"return": {"a": {"b": 1, "b": 2}}}"#).unwrap();
+        let ServerMessage::Reply(r) = m else { panic!() };
+        assert!(matches!(
+            r.try_return_value(),
+            Some(Err(ParseError::DuplicateKey(_)))
         ));
     }
 

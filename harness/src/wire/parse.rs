@@ -223,6 +223,14 @@ mod tests {
         assert_eq!(v, json!({"x": "it's"}));
     }
 
+    /// Regression (differential fuzz target): serde_json's own `Value` reads an object keyed
+    /// by its private raw-value marker as the number inside; it is an ordinary object.
+    #[test]
+    fn serde_private_marker_is_just_a_key() {
+        let v = parse_value(br#"{"$serde_json::private::RawValue": "12"}"#, false).unwrap();
+        assert_eq!(v, json!({"$serde_json::private::RawValue": "12"}));
+    }
+
     #[test]
     fn duplicate_keys_rejected() {
         let e = parse_value(b"{\"a\":1,\"a\":2}", false).unwrap_err();
