@@ -24,22 +24,25 @@ fn stream() -> Vec<u8> {
 /// Reads as a socket would deliver them.
 const READ: usize = 64 * 1024;
 
+/// Frame `data` in socket-sized reads, summing `per_text` over every complete text.
+fn frame_stream(data: &[u8], mut per_text: impl FnMut(&[u8]) -> usize) -> usize {
+    let mut f = Framer::default();
+    let mut n = 0usize;
+    for chunk in data.chunks(READ) {
+        f.push(chunk);
+        while let Some(fr) = f.next_frame() {
+            n += per_text(fr.unwrap().text);
+        }
+    }
+    n
+}
+
 fn framer(c: &mut Criterion) {
     let data = stream();
     let mut g = c.benchmark_group("framer");
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.bench_function("qmpspec Framer", |b| {
-        b.iter(|| {
-            let mut f = Framer::default();
-            let mut n = 0usize;
-            for chunk in data.chunks(READ) {
-                f.push(chunk);
-                while let Some(fr) = f.next_frame() {
-                    n += fr.unwrap().text.len();
-                }
-            }
-            black_box(n)
-        })
+        b.iter(|| black_box(frame_stream(&data, |text| text.len())))
     });
     g.bench_function("serde_json StreamDeserializer<Value>", |b| {
         b.iter(|| {
@@ -63,16 +66,10 @@ fn parse(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.bench_function("qmpspec framer + typed message", |b| {
         b.iter(|| {
-            let mut f = Framer::default();
-            let mut n = 0usize;
-            for chunk in data.chunks(READ) {
-                f.push(chunk);
-                while let Some(fr) = f.next_frame() {
-                    let m = ServerMessage::classify(fr.unwrap().text).unwrap();
-                    n += matches!(m, ServerMessage::Reply(_)) as usize;
-                }
-            }
-            black_box(n)
+            black_box(frame_stream(&data, |text| {
+                let m = ServerMessage::classify(text).unwrap();
+                matches!(m, ServerMessage::Reply(_)) as usize
+            }))
         })
     });
     g.bench_function("serde_json from_slice<Value>", |b| {

@@ -5,11 +5,11 @@
 mod common;
 
 use common::live::{
-    connect, qmpspec, run_stdio, skipped, which, Lines, Reaper, TempDir, QEMU_ARGS,
+    connect, qemu_on_unix, qmpspec, run_stdio, serve_on_unix, skipped, which, Lines, TempDir,
+    QEMU_ARGS,
 };
 use common::scripts::SCRIPTS;
 use common::{assert_same, redact};
-use std::process::{Command, Stdio};
 
 #[test]
 fn differential_stdio_scripts_qemu_vs_emulated() {
@@ -44,25 +44,8 @@ fn differential_unix_socket_schema_and_commands() {
     let dir = TempDir::new("diff");
     let qsock = dir.0.join("qemu.sock");
     let esock = dir.0.join("emul.sock");
-    let _q = Reaper(
-        Command::new(qemu)
-            .args(QEMU_ARGS)
-            .arg("-qmp")
-            .arg(format!("unix:{},server=on,wait=off", qsock.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start QEMU"),
-    );
-    let _e = Reaper(
-        Command::new(qmpspec())
-            .args(["serve", "--unix"])
-            .arg(&esock)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start qmpspec serve"),
-    );
+    let _q = qemu_on_unix(&qemu, &qsock);
+    let _e = serve_on_unix(&esock);
     let mut q = Lines::new(connect(&qsock));
     let mut e = Lines::new(connect(&esock));
     let inputs: &[&[u8]] = &[
@@ -101,25 +84,8 @@ fn differential_nesting_limit_bursts() {
     let dir = TempDir::new("nest");
     let qsock = dir.0.join("qemu.sock");
     let esock = dir.0.join("emul.sock");
-    let _q = Reaper(
-        Command::new(qemu)
-            .args(QEMU_ARGS)
-            .arg("-qmp")
-            .arg(format!("unix:{},server=on,wait=off", qsock.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start QEMU"),
-    );
-    let _e = Reaper(
-        Command::new(qmpspec())
-            .args(["serve", "--unix"])
-            .arg(&esock)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start qmpspec serve"),
-    );
+    let _q = qemu_on_unix(&qemu, &qsock);
+    let _e = serve_on_unix(&esock);
     let mut q = Lines::new(connect(&qsock));
     let mut e = Lines::new(connect(&esock));
     for c in [&mut q, &mut e] {
@@ -233,25 +199,8 @@ fn differential_random_fragment_sequences() {
     let dir = TempDir::new("fuzzdiff");
     let qsock = dir.0.join("qemu.sock");
     let esock = dir.0.join("emul.sock");
-    let _q = Reaper(
-        Command::new(qemu)
-            .args(QEMU_ARGS)
-            .arg("-qmp")
-            .arg(format!("unix:{},server=on,wait=off", qsock.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start QEMU"),
-    );
-    let _e = Reaper(
-        Command::new(qmpspec())
-            .args(["serve", "--unix"])
-            .arg(&esock)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start qmpspec serve"),
-    );
+    let _q = qemu_on_unix(&qemu, &qsock);
+    let _e = serve_on_unix(&esock);
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move |n: usize| {
         seed ^= seed << 13;
@@ -324,25 +273,8 @@ fn differential_argumentless_queries() {
     let dir = TempDir::new("queries");
     let qsock = dir.0.join("qemu.sock");
     let esock = dir.0.join("emul.sock");
-    let _q = Reaper(
-        Command::new(qemu)
-            .args(QEMU_ARGS)
-            .arg("-qmp")
-            .arg(format!("unix:{},server=on,wait=off", qsock.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start QEMU"),
-    );
-    let _e = Reaper(
-        Command::new(qmpspec())
-            .args(["serve", "--unix"])
-            .arg(&esock)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start qmpspec serve"),
-    );
+    let _q = qemu_on_unix(&qemu, &qsock);
+    let _e = serve_on_unix(&esock);
     let mut q = Lines::new(connect(&qsock));
     let mut e = Lines::new(connect(&esock));
     for c in [&mut q, &mut e] {

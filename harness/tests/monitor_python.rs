@@ -5,9 +5,9 @@
 
 mod common;
 
-use common::live::{qmpspec, skipped, which, Reaper, TempDir, QEMU_ARGS};
+use common::live::{qemu_on_unix, serve_on_unix, skipped, which, TempDir};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn root() -> PathBuf {
@@ -51,14 +51,7 @@ fn python_qemu_qmp_client_against_emulated_and_qemu() {
     }
     let dir = TempDir::new("py");
     let esock = dir.0.join("emul.sock");
-    let _e = Reaper(
-        Command::new(qmpspec())
-            .args(["serve", "--unix"])
-            .arg(&esock)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _e = serve_on_unix(&esock);
     wait_for(&esock);
     let ours = run_client(&python, &esock);
     assert_eq!(ours["capabilities"], serde_json::json!(["oob"]));
@@ -77,17 +70,7 @@ fn python_qemu_qmp_client_against_emulated_and_qemu() {
         );
     };
     let qsock = dir.0.join("qemu.sock");
-    let _q = Reaper(
-        Command::new(qemu)
-            .args(QEMU_ARGS)
-            .arg("-qmp")
-            .arg(format!("unix:{},server=on,wait=off", qsock.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _q = qemu_on_unix(&qemu, &qsock);
     wait_for(&qsock);
     let theirs = run_client(&python, &qsock);
     let (ours, theirs) = (settle_quit(ours), settle_quit(theirs));

@@ -7,7 +7,7 @@
 //! order, QEMU's string escapes (`\uXXXX` upper-case, U+FFFD for invalid input) and `%.17g`
 //! for doubles, so the emulated monitor's bytes can be compared with QEMU's.
 
-use crate::wire::format_g17;
+use crate::wire::{format_g17, push_u};
 use serde_json::{Map, Number, Value};
 
 /// One QEMU value.
@@ -304,14 +304,6 @@ fn quoted_str(s: &[u8], out: &mut Vec<u8>, ascii: bool) {
     }
     out.extend_from_slice(&s[run..]);
     out.push(b'"');
-}
-
-fn push_u(out: &mut Vec<u8>, u: u32) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    out.extend_from_slice(b"\\u");
-    for shift in [12, 8, 4, 0] {
-        out.push(HEX[((u >> shift) & 0xF) as usize]);
-    }
 }
 
 #[cfg(test)]

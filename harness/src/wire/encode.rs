@@ -151,7 +151,8 @@ fn write_string(s: &str, ascii: bool, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-fn push_u(out: &mut Vec<u8>, u: u32) {
+/// Append `\uXXXX` (upper-case hex, as QEMU writes it).
+pub(crate) fn push_u(out: &mut Vec<u8>, u: u32) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     out.extend_from_slice(b"\\u");
     for shift in [12, 8, 4, 0] {

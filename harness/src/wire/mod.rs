@@ -6,6 +6,7 @@ mod encode;
 mod framer;
 mod parse;
 
+pub(crate) use encode::push_u;
 pub use encode::{encode, encode_into, format_g17, Style};
 pub use framer::{Frame, FrameError, Framer, Limits};
 pub use parse::{normalize_dialect, parse_value, ParseError};

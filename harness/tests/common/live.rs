@@ -39,6 +39,33 @@ impl Drop for Reaper {
     }
 }
 
+/// QEMU 7.2 with no machine, serving QMP on a unix socket (reconnectable), reaped on drop.
+pub fn qemu_on_unix(qemu: &Path, sock: &Path) -> Reaper {
+    Reaper(
+        Command::new(qemu)
+            .args(QEMU_ARGS)
+            .arg("-qmp")
+            .arg(format!("unix:{},server=on,wait=off", sock.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start QEMU"),
+    )
+}
+
+/// `qmpspec serve --unix SOCK`, reaped on drop.
+pub fn serve_on_unix(sock: &Path) -> Reaper {
+    Reaper(
+        Command::new(qmpspec())
+            .args(["serve", "--unix"])
+            .arg(sock)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start qmpspec serve"),
+    )
+}
+
 /// Run a QMP server on stdio, write `chunks` (keeping stdin open), read its output to the
 /// end (every script ends in `quit`).
 pub fn run_stdio(argv: &[&str], chunks: &[&[u8]]) -> Vec<u8> {
