@@ -5,7 +5,7 @@
 mod common;
 
 use common::live::{
-    connect, qemu_on_unix, qmpspec, run_stdio, serve_on_unix, skipped, which, Lines, TempDir,
+    connect, qemu_on_unix, qmpspec, run_stdio, serve_on_unix, skipped, which, Lines, Pair, TempDir,
     QEMU_ARGS,
 };
 use common::scripts::SCRIPTS;
@@ -35,19 +35,10 @@ fn differential_stdio_scripts_qemu_vs_emulated() {
 
 #[test]
 fn differential_unix_socket_schema_and_commands() {
-    let Some(qemu) = which("qemu-system-x86_64") else {
-        return skipped(
-            "differential_unix_socket_schema_and_commands",
-            "qemu-system-x86_64 not found in PATH",
-        );
+    let Some(mut pair) = Pair::start("differential_unix_socket_schema_and_commands") else {
+        return;
     };
-    let dir = TempDir::new("diff");
-    let qsock = dir.0.join("qemu.sock");
-    let esock = dir.0.join("emul.sock");
-    let _q = qemu_on_unix(&qemu, &qsock);
-    let _e = serve_on_unix(&esock);
-    let mut q = Lines::new(connect(&qsock));
-    let mut e = Lines::new(connect(&esock));
+    let (q, e) = (&mut pair.qemu, &mut pair.ours);
     let inputs: &[&[u8]] = &[
         b"{\"execute\":\"qmp_capabilities\",\"arguments\":{\"enable\":[\"oob\"]}}\n",
         b"{\"execute\":\"query-qmp-schema\",\"id\":\"schema\"}\n",
@@ -75,20 +66,11 @@ fn differential_unix_socket_schema_and_commands() {
 /// the input is re-read, exactly as QEMU produces them.
 #[test]
 fn differential_nesting_limit_bursts() {
-    let Some(qemu) = which("qemu-system-x86_64") else {
-        return skipped(
-            "differential_nesting_limit_bursts",
-            "qemu-system-x86_64 not found in PATH",
-        );
+    let Some(mut pair) = Pair::start("differential_nesting_limit_bursts") else {
+        return;
     };
-    let dir = TempDir::new("nest");
-    let qsock = dir.0.join("qemu.sock");
-    let esock = dir.0.join("emul.sock");
-    let _q = qemu_on_unix(&qemu, &qsock);
-    let _e = serve_on_unix(&esock);
-    let mut q = Lines::new(connect(&qsock));
-    let mut e = Lines::new(connect(&esock));
-    for c in [&mut q, &mut e] {
+    let (q, e) = (&mut pair.qemu, &mut pair.ours);
+    for c in [&mut *q, &mut *e] {
         c.read();
         c.ask(b"{\"execute\":\"qmp_capabilities\"}\n");
     }
@@ -125,7 +107,7 @@ fn differential_nesting_limit_bursts() {
                 v.push(l);
             }
         };
-        let (a, b) = (read_to_end(&mut q), read_to_end(&mut e));
+        let (a, b) = (read_to_end(q), read_to_end(e));
         assert_eq!(a.len(), burst, "{what}: QEMU's burst");
         assert!(a == b, "{what}: bursts differ");
     }
@@ -252,12 +234,6 @@ fn differential_random_fragment_sequences() {
 /// monitor replays QEMU's recorded answers where it has no behaviour of its own).
 #[test]
 fn differential_argumentless_queries() {
-    let Some(qemu) = which("qemu-system-x86_64") else {
-        return skipped(
-            "differential_argumentless_queries",
-            "qemu-system-x86_64 not found in PATH",
-        );
-    };
     // query-qmp-schema is compared in differential_unix_socket_schema_and_commands;
     // query-chardev names the socket; x-query-jit depends on the host.
     let skip = ["query-qmp-schema", "query-chardev", "x-query-jit"];
@@ -270,14 +246,11 @@ fn differential_argumentless_queries() {
         .filter(|n| schema.check_arguments(n, None).is_ok())
         .collect();
     assert!(names.len() > 60, "{}", names.len());
-    let dir = TempDir::new("queries");
-    let qsock = dir.0.join("qemu.sock");
-    let esock = dir.0.join("emul.sock");
-    let _q = qemu_on_unix(&qemu, &qsock);
-    let _e = serve_on_unix(&esock);
-    let mut q = Lines::new(connect(&qsock));
-    let mut e = Lines::new(connect(&esock));
-    for c in [&mut q, &mut e] {
+    let Some(mut pair) = Pair::start("differential_argumentless_queries") else {
+        return;
+    };
+    let (q, e) = (&mut pair.qemu, &mut pair.ours);
+    for c in [&mut *q, &mut *e] {
         c.read();
         c.ask(b"{\"execute\":\"qmp_capabilities\"}\n");
     }

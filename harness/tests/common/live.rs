@@ -160,3 +160,31 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// QEMU 7.2 and `qmpspec serve` side by side on unix sockets, each with a connected client,
+/// for differential tests. Fields drop in order: clients, then the servers, then the folder.
+pub struct Pair {
+    pub qemu: Lines,
+    pub ours: Lines,
+    _servers: (Reaper, Reaper),
+    _dir: TempDir,
+}
+
+impl Pair {
+    /// Start both; `None`, after saying SKIPPED, when QEMU is not installed.
+    pub fn start(test: &str) -> Option<Pair> {
+        let Some(qemu) = which("qemu-system-x86_64") else {
+            skipped(test, "qemu-system-x86_64 not found in PATH");
+            return None;
+        };
+        let dir = TempDir::new(test);
+        let (qsock, esock) = (dir.0.join("qemu.sock"), dir.0.join("emul.sock"));
+        let servers = (qemu_on_unix(&qemu, &qsock), serve_on_unix(&esock));
+        Some(Pair {
+            qemu: Lines::new(connect(&qsock)),
+            ours: Lines::new(connect(&esock)),
+            _servers: servers,
+            _dir: dir,
+        })
+    }
+}
