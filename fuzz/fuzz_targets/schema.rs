@@ -4,14 +4,18 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use qmpspec::schema::{Schema, Severity};
+use qmpspec::schema::{Schema, Severity, TypeDef};
 use qmpspec::wire::parse_value;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(v) = parse_value(data, true) else { return };
-    // As a schema of its own.
+    // As a schema of its own. An enum without values admits no value at all, nor does
+    // anything that needs one: example values are only held to validate without such enums.
     if let Ok(s) = Schema::from_value(&v) {
-        for t in s.types().take(64) {
+        let uninhabited = s
+            .types()
+            .any(|t| matches!(t, TypeDef::Enum(e) if e.values.is_empty()));
+        for t in s.types().take(if uninhabited { 0 } else { 64 }) {
             let name = t.name().to_string();
             let ex = s.example_value(&name);
             let issues = s.validate(&name, &ex, "x");

@@ -1413,3 +1413,20 @@ mod mutated {
         }
     }
 }
+
+/// Regression (schema fuzz target): an enum without values loads, but no value satisfies it,
+/// so its example value cannot validate and validation says why rather than passing.
+#[test]
+fn an_empty_enum_admits_no_value() {
+    let s = Schema::from_value(&json!([
+        {"name": "str", "meta-type": "builtin", "json-type": "string"},
+        {"name": "E", "meta-type": "enum", "values": []},
+    ]))
+    .unwrap();
+    let example = s.example_value("E");
+    assert!(s
+        .validate("E", &example, "x")
+        .iter()
+        .any(|i| i.severity == Severity::Error));
+    assert!(!s.validate("E", &json!("anything"), "x").is_empty());
+}
