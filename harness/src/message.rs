@@ -167,7 +167,8 @@ impl Reply {
 
     /// The `return` value, parsed: `None` for an error reply. Classification validated the
     /// payload's syntax but built no tree, so building it can still fail on what only a tree
-    /// reveals: a repeated key deeper down, or a number beyond double range.
+    /// reveals: a repeated key deeper down, a number beyond double range, or a `\u` escape of
+    /// a lone surrogate.
     pub fn try_return_value(&self) -> Option<Result<Value, ParseError>> {
         let raw = self.result.as_ref().ok()?;
         Some(wire::parse_value(raw.get().as_bytes(), false))
@@ -737,6 +738,10 @@ mod tests {
             r.try_return_value(),
             Some(Err(ParseError::DuplicateKey(_)))
         ));
+        // A lone surrogate escape fits the grammar but no string (message fuzz target).
+        let m = ServerMessage::classify(br#"{"return": ["\uD83d\uD000"]}"#).unwrap();
+        let ServerMessage::Reply(r) = m else { panic!() };
+        assert_eq!(r.try_return_value(), Some(Err(ParseError::InvalidEscape)));
     }
 
     #[test]
