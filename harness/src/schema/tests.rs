@@ -1430,3 +1430,18 @@ fn an_empty_enum_admits_no_value() {
         .any(|i| i.severity == Severity::Error));
     assert!(!s.validate("E", &json!("anything"), "x").is_empty());
 }
+
+/// Regression (schema fuzz target): an object whose mandatory member is of its own type has
+/// no finite value; loading and example building terminate, and validation says why.
+#[test]
+fn an_object_that_must_contain_itself_admits_no_value() {
+    let s = Schema::from_value(&json!([
+        {"name": "str", "meta-type": "object", "members": [{"name": "", "type": "str"}]},
+    ]))
+    .unwrap();
+    let example = s.example_value("str");
+    assert!(s
+        .validate("str", &example, "x")
+        .iter()
+        .any(|i| i.severity == Severity::Error));
+}
