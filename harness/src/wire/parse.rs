@@ -68,7 +68,7 @@ impl ParseError {
             ParseError::DictSeparator
         } else if has("expected `,` or `]`") {
             ParseError::ArraySeparator
-        } else if has("invalid escape") || has("lone leading surrogate") {
+        } else if has("invalid escape") || has("hex escape") {
             ParseError::InvalidEscape
         } else if has("invalid unicode code point") {
             ParseError::InvalidUtf8
