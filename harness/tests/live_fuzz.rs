@@ -2,6 +2,15 @@
 //! minimizes the input; against QEMU 7.2 (when installed) a short run completes with its
 //! findings reported; reproducers replay.
 
+/// Say loudly that a test did not run: written straight to stderr, past libtest's capture
+/// (which hides `eprintln!` of passing tests).
+macro_rules! skipped {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 use qmpspec::endpoint::Target;
 use qmpspec::live_fuzz::{self, FindingKind, FuzzOptions, Input, Reproducer};
 use qmpspec::message::Command;
@@ -125,7 +134,7 @@ fn short_run_against_qemu() {
         .output()
         .is_err()
     {
-        eprintln!("SKIPPED: live fuzz against QEMU: qemu-system-x86_64 not found (ci/setup.sh installs it)");
+        skipped!("SKIPPED: live fuzz against QEMU: qemu-system-x86_64 not found (ci/setup.sh installs it)");
         return;
     }
     let summary = live_fuzz::run(&Target::qemu(None), &opts(60, None), |_| {}).unwrap();

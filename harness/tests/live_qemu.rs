@@ -2,6 +2,15 @@
 //! real deviations of QEMU 7.2 listed here, and those must fail (if QEMU is fixed, or the
 //! check goes soft, this says so). Skips loudly when a binary is not installed.
 
+/// Say loudly that a test did not run: written straight to stderr, past libtest's capture
+/// (which hides `eprintln!` of passing tests).
+macro_rules! skipped {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 use qmpspec::checks::{self, Ctx, Status};
 use qmpspec::endpoint::Target;
 use std::time::{Duration, Instant};
@@ -70,7 +79,7 @@ fn suite_is_clean_with(target: Target, jobs: usize) {
 #[test]
 fn qemu_system_x86_64_is_clean() {
     if !on_path("qemu-system-x86_64") {
-        eprintln!("SKIPPED: qemu-system-x86_64 not found");
+        skipped!("SKIPPED: qemu-system-x86_64 not found");
         return;
     }
     suite_is_clean(Target::qemu(None));
@@ -79,7 +88,7 @@ fn qemu_system_x86_64_is_clean() {
 #[test]
 fn qemu_storage_daemon_is_clean() {
     if !on_path("qemu-storage-daemon") {
-        eprintln!("SKIPPED: qemu-storage-daemon not found");
+        skipped!("SKIPPED: qemu-storage-daemon not found");
         return;
     }
     suite_is_clean(
@@ -91,7 +100,7 @@ fn qemu_storage_daemon_is_clean() {
 #[test]
 fn qemu_over_a_unix_socket_is_clean() {
     if !on_path("qemu-system-x86_64") {
-        eprintln!("SKIPPED: qemu-system-x86_64 not found");
+        skipped!("SKIPPED: qemu-system-x86_64 not found");
         return;
     }
     let dir = std::env::temp_dir().join(format!("qmpspec-live-{}", std::process::id()));

@@ -2,6 +2,15 @@
 //! mode path, events between replies, ids of every JSON type, pipelining, and error replies,
 //! with no protocol violation reported. Skips loudly when QEMU is not installed.
 
+/// Say loudly that a test did not run: written straight to stderr, past libtest's capture
+/// (which hides `eprintln!` of passing tests).
+macro_rules! skipped {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 use qmpspec::endpoint::{Client, Target};
 use qmpspec::message::Command;
 use qmpspec::session::Phase;
@@ -15,7 +24,7 @@ fn qemu_client() -> Option<Client> {
     match Client::connect(&target) {
         Ok(c) => Some(c),
         Err(e) => {
-            eprintln!(
+            skipped!(
                 "SKIPPED: live QEMU session test: {e} (install qemu-system-x86 7.2: ci/setup.sh)"
             );
             None

@@ -2,6 +2,15 @@
 //! and properties every report must have whatever the endpoint sent: well-formed XML, no
 //! unescaped markup, no network assets.
 
+/// Say loudly that a test did not run: written straight to stderr, past libtest's capture
+/// (which hides `eprintln!` of passing tests).
+macro_rules! skipped {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 use qmpspec::checks::{self, CheckResult, Ctx, Outcome, Status, TranscriptEntry};
 use qmpspec::endpoint::Dir;
 use qmpspec::monitor::emulated_target;
@@ -210,7 +219,7 @@ fn json_report_of_a_real_run_against_qemu_7_2() {
         std::env::split_paths(&paths).any(|d| d.join("qemu-system-x86_64").is_file())
     });
     if !on_path {
-        eprintln!(
+        skipped!(
             "SKIPPED: json_report_of_a_real_run_against_qemu_7_2: qemu-system-x86_64 not found"
         );
         return;

@@ -14,6 +14,15 @@
 //! them with `INSTA_UPDATE=always cargo test --test snapshots` (or `cargo insta review`), read
 //! the diff, and commit.
 
+/// Say loudly that a test did not run: written straight to stderr, past libtest's capture
+/// (which hides `eprintln!` of passing tests).
+macro_rules! skipped {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use qmpspec::endpoint::{Connection, Target};
@@ -333,7 +342,7 @@ fn qemu_7_2() -> Result<Target, String> {
 fn qemu_7_2_transcripts() {
     match qemu_7_2() {
         Ok(t) => snapshot_all("qemu-7.2", &t),
-        Err(why) => eprintln!(
+        Err(why) => skipped!(
             "SKIPPED: QEMU 7.2 transcript snapshots: {why} (install qemu-system-x86 7.2: ci/setup.sh)"
         ),
     }

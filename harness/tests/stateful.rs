@@ -4,6 +4,15 @@
 //! checked against a reference model of the run state and against the session model (which
 //! must report no violation). proptest shrinks a failing sequence to a minimal transcript.
 
+/// Say loudly that a test did not run: written straight to stderr, past libtest's capture
+/// (which hides `eprintln!` of passing tests).
+macro_rules! skipped {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 use proptest::prelude::*;
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
 use qmpspec::endpoint::{Client, Target};
@@ -210,8 +219,12 @@ fn qemu_available() -> bool {
         .arg("--version")
         .output()
         .is_ok();
+    // Asked once per generated case: say it once.
+    static SAID: std::sync::Once = std::sync::Once::new();
     if !ok {
-        eprintln!("SKIPPED: stateful test against QEMU: qemu-system-x86_64 not found (ci/setup.sh installs it)");
+        SAID.call_once(|| {
+            skipped!("SKIPPED: stateful test against QEMU: qemu-system-x86_64 not found (ci/setup.sh installs it)")
+        });
     }
     ok
 }
