@@ -159,13 +159,10 @@ fn html_report_snapshot_is_self_contained_and_escaped() {
     insta::assert_snapshot!("hostile_html", redact_text(&h, &run));
 }
 
-#[test]
-fn json_report_of_a_real_run_against_the_emulated_monitor() {
-    let ctx = Ctx::new(emulated_target(&[], None), Duration::from_millis(2000));
-    let selected: Vec<_> = ["greeting.first", "errors.non-object", "ids.every-json-type"]
-        .iter()
-        .map(|id| checks::by_id(id).unwrap())
-        .collect();
+/// Run the checks `ids` one at a time against `target` and render the JSON report.
+fn json_report_of(target: qmpspec::endpoint::Target, ids: &[&str]) -> serde_json::Value {
+    let ctx = Ctx::new(target, Duration::from_millis(2000));
+    let selected: Vec<_> = ids.iter().map(|id| checks::by_id(id).unwrap()).collect();
     let started = SystemTime::now();
     let results = checks::run(&ctx, &selected, 1, |_| {});
     let run = RunReport {
@@ -176,7 +173,15 @@ fn json_report_of_a_real_run_against_the_emulated_monitor() {
         duration: Duration::from_millis(1),
         results,
     };
-    let v: serde_json::Value = serde_json::from_str(&report::render(&run, Format::Json)).unwrap();
+    serde_json::from_str(&report::render(&run, Format::Json)).unwrap()
+}
+
+#[test]
+fn json_report_of_a_real_run_against_the_emulated_monitor() {
+    let v = json_report_of(
+        emulated_target(&[], None),
+        &["greeting.first", "errors.non-object", "ids.every-json-type"],
+    );
     assert_eq!(v["summary"]["pass"], 3);
     insta::assert_json_snapshot!("emulated_json", v, {
         ".started" => "[started]",
@@ -224,29 +229,15 @@ fn json_report_of_a_real_run_against_qemu_7_2() {
         );
         return;
     }
-    let ctx = Ctx::new(
+    let mut v = json_report_of(
         qmpspec::endpoint::Target::qemu(None),
-        Duration::from_millis(2000),
+        &[
+            "greeting.first",
+            "errors.non-object",
+            "ids.every-json-type",
+            "ids.out-of-range-number",
+        ],
     );
-    let ids = [
-        "greeting.first",
-        "errors.non-object",
-        "ids.every-json-type",
-        "ids.out-of-range-number",
-    ];
-    let selected: Vec<_> = ids.iter().map(|id| checks::by_id(id).unwrap()).collect();
-    let started = SystemTime::now();
-    let results = checks::run(&ctx, &selected, 1, |_| {});
-    let run = RunReport {
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        target: ctx.target.description(),
-        greeting: None,
-        started,
-        duration: Duration::from_millis(1),
-        results,
-    };
-    let mut v: serde_json::Value =
-        serde_json::from_str(&report::render(&run, Format::Json)).unwrap();
     redact_strings(&mut v);
     // QEMU 7.2's one known deviation shows as a fail naming its clause.
     assert_eq!(
