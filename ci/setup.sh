@@ -14,8 +14,19 @@ if ! command -v qemu-system-x86_64 >/dev/null || ! command -v qemu-storage-daemo
     || ! qemu-storage-daemon --version | grep -q 'version 7\.2'; then
     echo "ci/setup.sh: installing qemu-system-x86 (QEMU 7.2) with apt-get" >&2
     as_root apt-get update -qq || echo "ci/setup.sh: apt-get update failed; trying the cached lists" >&2
+    pkgs=(qemu-system-x86)
+    # Some machines carry a newer qemu-utils (from backports) that Breaks qemu-system-common 7.2
+    # and owns qemu-storage-daemon; take qemu-utils back to the same 7.2 build so that apt keeps
+    # qemu-img rather than removing it, and qemu-storage-daemon is 7.2's.
+    installed_utils=$(dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null || true)
+    want=$(apt-cache policy qemu-system-x86 2>/dev/null | awk '/Candidate:/ {print $2}')
+    if [ -n "$installed_utils" ] && [ -n "$want" ] && [ "$want" != "(none)" ] \
+        && dpkg --compare-versions "$installed_utils" ne "$want"; then
+        echo "ci/setup.sh: qemu-utils $installed_utils is installed; switching it to $want" >&2
+        pkgs+=("qemu-utils=$want")
+    fi
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        qemu-system-x86 >/dev/null \
+        --allow-downgrades "${pkgs[@]}" >/dev/null \
         || echo "ci/setup.sh: WARNING: could not install qemu-system-x86; live QEMU tests will be SKIPPED" >&2
 fi
 command -v qemu-system-x86_64 >/dev/null && qemu-system-x86_64 --version | head -n1 >&2 || true
