@@ -113,14 +113,8 @@ fn start() -> Servers {
     std::thread::spawn(move || serve_unix(listener, cfg));
     let qemu_sock = dir.join("qemu.sock");
     let qemu = Command::new("qemu-system-x86_64")
-        .args([
-            "-machine",
-            "none",
-            "-nodefaults",
-            "-display",
-            "none",
-            "-qmp",
-        ])
+        .args(qmpspec::endpoint::QEMU_MACHINE_ARGS)
+        .arg("-qmp")
         .arg(format!("unix:{},server=on,wait=off", qemu_sock.display()))
         .stdin(Stdio::null())
         .stdout(Stdio::null())

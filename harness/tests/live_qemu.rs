@@ -15,9 +15,24 @@ use qmpspec::checks::{self, Ctx, Status};
 use qmpspec::endpoint::Target;
 use std::time::{Duration, Instant};
 
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+/// Why `program` cannot stand for QEMU 7.2 here (not installed, or another version, whose
+/// deviations differ from the pinned ones), or `None` when it can.
+fn not_qemu_7_2(program: &str) -> Option<String> {
+    let out = match std::process::Command::new(program)
+        .arg("--version")
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            return Some(format!(
+                "{program} not found ({e}); ci/setup.sh installs it"
+            ))
+        }
+    };
+    let version = String::from_utf8_lossy(&out.stdout);
+    let first = version.lines().next().unwrap_or("no version").to_string();
+    (!first.contains("version 7.2."))
+        .then(|| format!("{program} is `{first}`; these tests pin QEMU 7.2's deviations"))
 }
 
 /// Real deviations of QEMU 7.2, each with the clause it breaks and why.
@@ -78,8 +93,8 @@ fn suite_is_clean_with(target: Target, jobs: usize) {
 
 #[test]
 fn qemu_system_x86_64_is_clean() {
-    if !on_path("qemu-system-x86_64") {
-        skipped!("SKIPPED: qemu-system-x86_64 not found");
+    if let Some(why) = not_qemu_7_2("qemu-system-x86_64") {
+        skipped!("SKIPPED: {why}");
         return;
     }
     suite_is_clean(Target::qemu(None));
@@ -87,8 +102,8 @@ fn qemu_system_x86_64_is_clean() {
 
 #[test]
 fn qemu_storage_daemon_is_clean() {
-    if !on_path("qemu-storage-daemon") {
-        skipped!("SKIPPED: qemu-storage-daemon not found");
+    if let Some(why) = not_qemu_7_2("qemu-storage-daemon") {
+        skipped!("SKIPPED: {why}");
         return;
     }
     suite_is_clean(
@@ -99,22 +114,16 @@ fn qemu_storage_daemon_is_clean() {
 
 #[test]
 fn qemu_over_a_unix_socket_is_clean() {
-    if !on_path("qemu-system-x86_64") {
-        skipped!("SKIPPED: qemu-system-x86_64 not found");
+    if let Some(why) = not_qemu_7_2("qemu-system-x86_64") {
+        skipped!("SKIPPED: {why}");
         return;
     }
     let dir = std::env::temp_dir().join(format!("qmpspec-live-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let sock = dir.join("qmp.sock");
     let mut qemu = std::process::Command::new("qemu-system-x86_64")
-        .args([
-            "-machine",
-            "none",
-            "-nodefaults",
-            "-display",
-            "none",
-            "-qmp",
-        ])
+        .args(qmpspec::endpoint::QEMU_MACHINE_ARGS)
+        .arg("-qmp")
         .arg(format!("unix:{},server=on,wait=off", sock.display()))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

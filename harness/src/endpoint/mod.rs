@@ -21,16 +21,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
-/// The default QEMU command line for `--qemu`.
-pub const QEMU_ARGS: &[&str] = &[
-    "-machine",
-    "none",
-    "-nodefaults",
-    "-display",
-    "none",
-    "-qmp",
-    "stdio",
-];
+/// QEMU with no machine, no default devices and no display: what `--qemu` runs (followed by
+/// `-qmp stdio`), and what tests and benches start with a QMP socket of their own.
+pub const QEMU_MACHINE_ARGS: &[&str] = &["-machine", "none", "-nodefaults", "-display", "none"];
 
 /// Opens a transport to an in-process server (the emulated monitor, test servers).
 pub type Connector = Arc<dyn Fn() -> io::Result<Box<dyn Transport>> + Send + Sync>;
@@ -97,7 +90,8 @@ impl Target {
     /// `--qemu [BINARY]`: QEMU with no machine, QMP on stdio.
     pub fn qemu(binary: Option<&str>) -> Target {
         let mut argv = vec![binary.unwrap_or("qemu-system-x86_64").to_string()];
-        argv.extend(QEMU_ARGS.iter().map(|s| s.to_string()));
+        argv.extend(QEMU_MACHINE_ARGS.iter().map(|s| s.to_string()));
+        argv.extend(["-qmp".to_string(), "stdio".to_string()]);
         Target::Spawn(argv)
     }
 

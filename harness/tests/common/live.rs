@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub const QEMU_ARGS: &[&str] = &["-machine", "none", "-nodefaults", "-display", "none"];
+pub use qmpspec::endpoint::QEMU_MACHINE_ARGS as QEMU_ARGS;
 
 /// A program on PATH, if present.
 pub fn which(program: &str) -> Option<PathBuf> {
