@@ -237,6 +237,42 @@ proptest! {
         prop_assert_eq!(run(&[&bytes]), run(&split(&bytes, &cuts)));
     }
 
+    /// The framer's block fast path (64 bytes at a time, taken when a read holds a long run of
+    /// a text) frames exactly like its byte loop (the only path when bytes come one at a time):
+    /// the same texts, separators, dialect flags, errors and recovery points, at any limits.
+    #[test]
+    fn block_fast_path_frames_like_the_byte_loop(
+        fragments in prop::collection::vec(prop_oneof![
+            8 => Just(&b"{"[..]), 4 => Just(&b"}"[..]), 8 => Just(&b"["[..]), 4 => Just(&b"]"[..]),
+            8 => Just(&b"\"name\": "[..]), 6 => Just(&b"\"a much longer string value, past a block\", "[..]),
+            2 => Just(&b"\"a \\\"quoted\\\" {[}]\""[..]), 2 => Just(&b"'single'"[..]),
+            2 => Just(&b"\"caf\xc3\xa9 \xe2\x82\xac\""[..]), 4 => Just(&b"12.5e3, true, null, "[..]),
+            4 => Just(&b",\r\n  "[..]), 1 => Just(&b"\"\x01\""[..]), 1 => Just(&b"\xfe"[..]),
+            1 => Just(&b"@"[..]), 1 => Just(&b"\xc3\xa9"[..]), 1 => Just(&b"\"tab\tin string\""[..]),
+            2 => Just(&b"}\n"[..]), 2 => Just(&b"]]]"[..])], 0..120),
+        max_bytes in 32usize..4096,
+        max_depth in 1usize..24,
+        max_tokens in 1usize..150,
+    ) {
+        let bytes = fragments.concat();
+        let limits = Limits { max_message_bytes: max_bytes, max_depth, max_tokens };
+        let run = |chunks: &mut dyn Iterator<Item = &[u8]>| {
+            let mut f = Framer::new(limits);
+            let mut out = Vec::new();
+            for c in chunks {
+                f.push(c);
+                while let Some(r) = f.next_frame() {
+                    out.push(r.map(|fr| (fr.text.to_vec(), fr.separator.to_vec(), fr.dialect)));
+                }
+            }
+            while let Some(r) = f.finish() {
+                out.push(r.map(|fr| (fr.text.to_vec(), fr.separator.to_vec(), fr.dialect)));
+            }
+            out
+        };
+        prop_assert_eq!(run(&mut std::iter::once(&bytes[..])), run(&mut bytes.chunks(1)));
+    }
+
     /// Structured junk (JSON-ish tokens) never panics the parser or the classifier.
     #[test]
     fn jsonish_junk_never_panics(tokens in prop::collection::vec(

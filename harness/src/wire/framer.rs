@@ -10,6 +10,7 @@
 //! like QMP's `parser.reset` clause. Every limit is explicit ([`Limits`]) and produces a typed
 //! [`FrameError`]; the buffer never grows past the message-size limit plus one pushed chunk.
 
+use super::blocks::{skip_blocks, Progress, Stop, BLOCK};
 use thiserror::Error;
 
 /// Explicit bounds on what one JSON text may cost.
@@ -407,6 +408,8 @@ impl Framer {
         let too_deep = FrameError::TooDeep {
             limit: limits.max_depth,
         };
+        // Whole blocks before this position are left to the byte loop (see `blocks`).
+        let mut fast_from = 0;
         let outcome: Result<Option<usize>, (usize, FrameError)> = 'scan: loop {
             if i > limit_at {
                 break Err((
@@ -473,6 +476,26 @@ impl Framer {
                     // stops at the size limit, so an oversized text is cut at the same byte
                     // however the input was split into reads.
                     let end = len.min(limit_at.saturating_add(1));
+                    if i >= fast_from {
+                        let mut p = Progress {
+                            pos: i,
+                            in_string: false,
+                            braces,
+                            brackets,
+                            tokens,
+                        };
+                        fast_from = match skip_blocks(buf, end, &limits, &mut p) {
+                            // No whole block fits before `len` again in this call (a new
+                            // text's size limit may allow one: the byte loop is exact anyway).
+                            Stop::Short => usize::MAX,
+                            Stop::ByteLoop => p.pos + BLOCK,
+                        };
+                        (i, braces, brackets, tokens) = (p.pos, p.braces, p.brackets, p.tokens);
+                        if p.in_string {
+                            state = State::Str { quote: b'"' };
+                            break;
+                        }
+                    }
                     while i < end && INNER_SKIP[buf[i] as usize] {
                         i += 1;
                     }

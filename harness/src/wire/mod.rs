@@ -2,6 +2,7 @@
 //! ([`parse_value`]), and values back to bytes ([`encode`]). Nothing here does I/O, and the
 //! same code serves a client reading server output and a server reading client input.
 
+mod blocks;
 mod encode;
 mod framer;
 mod parse;
