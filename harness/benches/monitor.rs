@@ -134,7 +134,8 @@ fn start() -> Servers {
 
 fn bench(c: &mut Criterion) {
     let servers = start();
-    let mut g = c.benchmark_group("query-status round trips, batches of 8, unix socket");
+    let name = format!("query-status round trips, {IN_FLIGHT} in flight, unix socket");
+    let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Elements(1));
     g.sample_size(10);
     g.warm_up_time(Duration::from_secs(1));
