@@ -167,8 +167,13 @@ impl QObj {
             QObj::Null => out.extend_from_slice(b"null"),
             QObj::Bool(true) => out.extend_from_slice(b"true"),
             QObj::Bool(false) => out.extend_from_slice(b"false"),
-            QObj::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
-            QObj::UInt(u) => out.extend_from_slice(u.to_string().as_bytes()),
+            QObj::Int(i) => {
+                if *i < 0 {
+                    out.push(b'-');
+                }
+                push_decimal(out, i.unsigned_abs());
+            }
+            QObj::UInt(u) => push_decimal(out, *u),
             QObj::Double(f) => out.extend_from_slice(format_g17(*f).as_bytes()),
             QObj::Str(s) => quoted_str(s.as_bytes(), out, ascii),
             QObj::List(l) => {
@@ -183,14 +188,31 @@ impl QObj {
             }
             QObj::Dict(m) => {
                 out.push(b'{');
-                let keys: Vec<&str> = m.iter().map(|(k, _)| k.as_str()).collect();
-                for (n, i) in qdict_order(&keys).into_iter().enumerate() {
+                let mut member = |n: usize, (k, v): &(String, QObj)| {
                     if n > 0 {
                         out.extend_from_slice(b", ");
                     }
-                    quoted_str(m[i].0.as_bytes(), out, ascii);
+                    quoted_str(k.as_bytes(), out, ascii);
                     out.extend_from_slice(b": ");
-                    m[i].1.write(out, ascii);
+                    v.write(out, ascii);
+                };
+                // Replies are small dicts: order them on the stack.
+                const SMALL: usize = 8;
+                if m.len() <= SMALL {
+                    let mut order = [(0u32, 0usize); SMALL];
+                    for (i, (k, _)) in m.iter().enumerate() {
+                        order[i] = (qdict_bucket(k), i);
+                    }
+                    let order = &mut order[..m.len()];
+                    order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+                    for (n, &(_, i)) in order.iter().enumerate() {
+                        member(n, &m[i]);
+                    }
+                } else {
+                    let keys: Vec<&str> = m.iter().map(|(k, _)| k.as_str()).collect();
+                    for (n, i) in qdict_order(&keys).into_iter().enumerate() {
+                        member(n, &m[i]);
+                    }
                 }
                 out.push(b'}');
             }
@@ -272,7 +294,32 @@ pub fn qemu_lossy(bytes: &[u8]) -> String {
 }
 
 /// QEMU's `quoted_str` (qobject/json-writer.c) for valid UTF-8 input.
+/// `n` in decimal, without allocating.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 fn quoted_str(s: &[u8], out: &mut Vec<u8>, ascii: bool) {
+    // Most strings are plain printable ASCII: copy them whole.
+    if s.iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s);
+        out.push(b'"');
+        return;
+    }
     out.push(b'"');
     let text = std::str::from_utf8(s).unwrap_or("");
     let mut run = 0;

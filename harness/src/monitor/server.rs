@@ -620,8 +620,12 @@ impl Monitor {
         if self.stalled {
             return;
         }
-        let bytes = self.encode(msg);
-        self.out.extend_from_slice(&bytes);
+        msg.write(&mut self.out, !self.cfg.has(Fault::NonAscii));
+        self.out.extend_from_slice(if self.cfg.has(Fault::LfOnly) {
+            b"\n"
+        } else {
+            b"\r\n"
+        });
     }
 }
 
