@@ -13,6 +13,7 @@
 //! and deeper pipelines amortize that. Measured 2026-11-25 in one run each, load ~2:
 //! depth 8: 220k/s vs 10.9k/s (20x); depth 32: 419k/s vs 11.2k/s (37x);
 //! depth 128: 784k/s vs 11.5k/s (68x; summary best-of-3 927k vs 11.5k, 81x).
+//! On a 2.4x slower VM (2026-12-01), depth 128: 300k/s vs 5.6k/s (53x; summary 58x).
 //! (QEMU's ~2,500/s in QMP-NOTES is one command at a time without oob.)
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
