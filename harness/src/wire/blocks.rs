@@ -126,6 +126,10 @@ fn prefix_xor(mut x: u64) -> u64 {
 }
 
 /// One block, classified.
+#[cfg_attr(
+    not(all(target_arch = "x86_64", target_feature = "sse2")),
+    allow(dead_code)
+)]
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Masks {
     quote: u64,
@@ -244,6 +248,7 @@ mod tests {
     use super::*;
 
     /// The masks computed one byte at a time, for comparison.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     fn reference(block: &[u8]) -> Masks {
         let mut m = Masks::default();
         for (k, &b) in block.iter().enumerate() {
