@@ -46,9 +46,14 @@ pub fn qdict_order<K: AsRef<str>>(keys: &[K]) -> Vec<usize> {
         .enumerate()
         .map(|(i, k)| (qdict_bucket(k.as_ref()), i))
         .collect();
-    // By bucket ascending; within a bucket the newest entry is at the head of the list.
-    idx.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    sort_qdict_order(&mut idx);
     idx.into_iter().map(|(_, i)| i).collect()
+}
+
+/// Sort `(bucket, insertion index)` pairs into QDict iteration order: by bucket ascending;
+/// within a bucket the newest entry is at the head of the list.
+fn sort_qdict_order(idx: &mut [(u32, usize)]) {
+    idx.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
 }
 
 impl QObj {
@@ -204,7 +209,7 @@ impl QObj {
                         order[i] = (qdict_bucket(k), i);
                     }
                     let order = &mut order[..m.len()];
-                    order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+                    sort_qdict_order(order);
                     for (n, &(_, i)) in order.iter().enumerate() {
                         member(n, &m[i]);
                     }
@@ -293,7 +298,6 @@ pub fn qemu_lossy(bytes: &[u8]) -> String {
     out
 }
 
-/// QEMU's `quoted_str` (qobject/json-writer.c) for valid UTF-8 input.
 /// `n` in decimal, without allocating.
 fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
@@ -309,6 +313,7 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&digits[at..]);
 }
 
+/// QEMU's `quoted_str` (qobject/json-writer.c) for valid UTF-8 input.
 fn quoted_str(s: &[u8], out: &mut Vec<u8>, ascii: bool) {
     // Most strings are plain printable ASCII: copy them whole.
     if s.iter()
