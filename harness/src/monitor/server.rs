@@ -607,12 +607,7 @@ impl Monitor {
 
     fn encode(&self, msg: &QObj) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(64);
-        msg.write(&mut bytes, !self.cfg.has(Fault::NonAscii));
-        bytes.extend_from_slice(if self.cfg.has(Fault::LfOnly) {
-            b"\n"
-        } else {
-            b"\r\n"
-        });
+        encode_into(&self.cfg, msg, &mut bytes);
         bytes
     }
 
@@ -620,13 +615,18 @@ impl Monitor {
         if self.stalled {
             return;
         }
-        msg.write(&mut self.out, !self.cfg.has(Fault::NonAscii));
-        self.out.extend_from_slice(if self.cfg.has(Fault::LfOnly) {
-            b"\n"
-        } else {
-            b"\r\n"
-        });
+        encode_into(&self.cfg, msg, &mut self.out);
     }
+}
+
+/// Append `msg` as this monitor writes it (ASCII unless `non-ascii`, CRLF unless `lf-only`).
+fn encode_into(cfg: &MonitorConfig, msg: &QObj, out: &mut Vec<u8>) {
+    msg.write(out, !cfg.has(Fault::NonAscii));
+    out.extend_from_slice(if cfg.has(Fault::LfOnly) {
+        b"\n"
+    } else {
+        b"\r\n"
+    });
 }
 
 /// QEMU's `qmp_error_response`.
