@@ -76,6 +76,18 @@ enum Next {
 
 /// The lexer's transition for one byte: the next step and whether it needed lookahead
 /// (the byte is then fed again from the start state).
+/// True when `ch` is plain content of the string `state` is in: anything from 0x20 to 0xFD
+/// but a backslash and the string's own quote.
+#[inline(always)]
+fn continues_string(state: Lex, ch: u8) -> bool {
+    let quote = match state {
+        Lex::DqStr => b'"',
+        Lex::SqStr => b'\'',
+        _ => return false,
+    };
+    (0x20..=0xFD).contains(&ch) && ch != b'\\' && ch != quote
+}
+
 fn next(state: Lex, ch: u8, dev: Deviations) -> (Next, bool) {
     use Lex::*;
     use Next::{Error as E, State as S, Token as T};
@@ -87,15 +99,12 @@ fn next(state: Lex, ch: u8, dev: Deviations) -> (Next, bool) {
             b'[' | b']' | b'{' | b'}' | b':' | b',' => (S(Start), true),
             _ => (S(Recovery), false),
         },
-        DqStr | SqStr => {
-            let quote = if state == DqStr { b'"' } else { b'\'' };
-            match ch {
-                b'\\' => (S(if state == DqStr { DqEsc } else { SqEsc }), false),
-                c if c == quote => (T(Tok::Str), false),
-                0x20..=0xFD => (S(state), false),
-                _ => (E, false),
-            }
-        }
+        DqStr | SqStr => match ch {
+            _ if continues_string(state, ch) => (S(state), false),
+            b'\\' => (S(if state == DqStr { DqEsc } else { SqEsc }), false),
+            b'"' | b'\'' => (T(Tok::Str), false), // only the string's own quote gets here
+            _ => (E, false),
+        },
         DqEsc | SqEsc => match ch {
             0x20..=0xFD => (S(if state == DqEsc { DqStr } else { SqStr }), false),
             _ => (E, false),
@@ -230,18 +239,8 @@ impl JsonStream {
         if self.dev.no_reset && (ch < 0x20 && !matches!(ch, b'\t' | b'\r' | b'\n') || ch >= 0xFE) {
             return;
         }
-        // Fast path for the bulk of the input, the inside of a string (same as `next`).
-        if matches!(self.state, Lex::DqStr | Lex::SqStr)
-            && (0x20..=0xFD).contains(&ch)
-            && ch != b'\\'
-            && ch
-                != if self.state == Lex::DqStr {
-                    b'"'
-                } else {
-                    b'\''
-                }
-            && self.token.len() < self.limits.max_message_bytes
-        {
+        // Fast path for the bulk of the input, the inside of a string (`next` would stay put).
+        if continues_string(self.state, ch) && self.token.len() < self.limits.max_message_bytes {
             self.token.push(ch);
             return;
         }
