@@ -246,8 +246,11 @@ mod sse2 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    use crate::wire::framer::{string_special, INNER_SKIP};
 
-    /// The masks computed one byte at a time, for comparison.
+    /// The masks computed one byte at a time from the byte loop's own classes, so that the two
+    /// paths cannot drift apart.
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     fn reference(block: &[u8]) -> Masks {
         let mut m = Masks::default();
@@ -264,8 +267,12 @@ mod tests {
             set(&mut m.close_brace, b == b'}');
             set(&mut m.open_bracket, b == b'[');
             set(&mut m.close_bracket, b == b']');
-            set(&mut m.bad_in_string, !(0x20..0xfe).contains(&b));
-            let allowed = b" \t\r\n\":,+-.{}[]".contains(&b) || b.is_ascii_alphanumeric();
+            // What ends a string's fast run, but for the quote and the escape.
+            let bad_in_string = string_special(b, b'"') && !matches!(b, b'"' | b'\\');
+            set(&mut m.bad_in_string, bad_in_string);
+            // What the byte loop skips between tokens, plus what it handles without an error
+            // (`'` opens a string there, but the fast path leaves it to the byte loop).
+            let allowed = INNER_SKIP[b as usize] || matches!(b, b'{' | b'}' | b'[' | b']' | b'"');
             set(&mut m.bad_between_tokens, !allowed);
         }
         m

@@ -142,12 +142,12 @@ const fn inner_skip() -> [bool; 256] {
     t
 }
 
-static INNER_SKIP: [bool; 256] = inner_skip();
+pub(super) static INNER_SKIP: [bool; 256] = inner_skip();
 
 /// True for bytes that end the fast run inside a string: quotes, backslash, control
 /// characters and the two bytes that never occur in UTF-8 (0xFE, 0xFF).
 #[inline(always)]
-fn string_special(b: u8, quote: u8) -> bool {
+pub(super) fn string_special(b: u8, quote: u8) -> bool {
     b == quote || b == b'\\' || !(0x20..0xFE).contains(&b)
 }
 
