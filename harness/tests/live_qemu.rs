@@ -11,29 +11,12 @@ macro_rules! skipped {
     }};
 }
 
+mod common;
+
+use common::live::not_qemu_7_2;
 use qmpspec::checks::{self, Ctx, Status};
 use qmpspec::endpoint::Target;
 use std::time::{Duration, Instant};
-
-/// Why `program` cannot stand for QEMU 7.2 here (not installed, or another version, whose
-/// deviations differ from the pinned ones), or `None` when it can.
-fn not_qemu_7_2(program: &str) -> Option<String> {
-    let out = match std::process::Command::new(program)
-        .arg("--version")
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) => {
-            return Some(format!(
-                "{program} not found ({e}); ci/setup.sh installs it"
-            ))
-        }
-    };
-    let version = String::from_utf8_lossy(&out.stdout);
-    let first = version.lines().next().unwrap_or("no version").to_string();
-    (!first.contains("version 7.2."))
-        .then(|| format!("{program} is `{first}`; these tests pin QEMU 7.2's deviations"))
-}
 
 /// Real deviations of QEMU 7.2, each with the clause it breaks and why.
 const KNOWN_QEMU_7_2_DEVIATIONS: &[(&str, &str, &str)] = &[(

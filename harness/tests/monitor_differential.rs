@@ -6,7 +6,7 @@ mod common;
 
 use common::live::{
     connect, qemu_on_unix, qmpspec, run_stdio, serve_on_unix, skipped, which, Lines, Pair, TempDir,
-    QEMU_ARGS,
+    QEMU_MACHINE_ARGS,
 };
 use common::scripts::SCRIPTS;
 use common::{assert_same, redact};
@@ -21,7 +21,7 @@ fn differential_stdio_scripts_qemu_vs_emulated() {
     };
     let qemu = qemu.to_string_lossy().into_owned();
     let mut qemu_argv: Vec<&str> = vec![&qemu];
-    qemu_argv.extend(QEMU_ARGS);
+    qemu_argv.extend(QEMU_MACHINE_ARGS);
     qemu_argv.extend(["-qmp", "stdio"]);
     let bin = qmpspec();
     let ours = [bin.to_str().unwrap(), "serve", "--stdio"];

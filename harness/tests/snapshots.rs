@@ -23,6 +23,9 @@ macro_rules! skipped {
     }};
 }
 
+mod common;
+
+use common::live::not_qemu_7_2;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use qmpspec::endpoint::{Connection, Target};
@@ -322,27 +325,11 @@ fn emulated_monitor_transcripts() {
     snapshot_all("emulated", &qmpspec::monitor::emulated_target(&[], None));
 }
 
-/// QEMU 7.2, or the reason it cannot be used.
-fn qemu_7_2() -> Result<Target, String> {
-    let out = std::process::Command::new("qemu-system-x86_64")
-        .arg("--version")
-        .output()
-        .map_err(|e| format!("qemu-system-x86_64 not found ({e})"))?;
-    let v = String::from_utf8_lossy(&out.stdout);
-    if !v.contains("version 7.2.") {
-        return Err(format!(
-            "the snapshots are of QEMU 7.2, this is {}",
-            v.lines().next().unwrap_or("?")
-        ));
-    }
-    Ok(Target::qemu(None))
-}
-
 #[test]
 fn qemu_7_2_transcripts() {
-    match qemu_7_2() {
-        Ok(t) => snapshot_all("qemu-7.2", &t),
-        Err(why) => skipped!(
+    match not_qemu_7_2("qemu-system-x86_64") {
+        None => snapshot_all("qemu-7.2", &Target::qemu(None)),
+        Some(why) => skipped!(
             "SKIPPED: QEMU 7.2 transcript snapshots: {why} (install qemu-system-x86 7.2: ci/setup.sh)"
         ),
     }

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub use qmpspec::endpoint::QEMU_MACHINE_ARGS as QEMU_ARGS;
+pub use qmpspec::endpoint::QEMU_MACHINE_ARGS;
 
 /// A program on PATH, if present.
 pub fn which(program: &str) -> Option<PathBuf> {
@@ -17,6 +17,23 @@ pub fn which(program: &str) -> Option<PathBuf> {
         .split(':')
         .map(|d| Path::new(d).join(program))
         .find(|p| p.is_file())
+}
+
+/// Why `program` cannot stand for QEMU 7.2 here: not installed, or another version (whose
+/// behaviour and deviations differ from the ones the tests pin).
+pub fn not_qemu_7_2(program: &str) -> Option<String> {
+    let out = match Command::new(program).arg("--version").output() {
+        Ok(out) => out,
+        Err(e) => {
+            return Some(format!(
+                "{program} not found ({e}); ci/setup.sh installs it"
+            ))
+        }
+    };
+    let version = String::from_utf8_lossy(&out.stdout);
+    let first = version.lines().next().unwrap_or("no version").to_string();
+    (!first.contains("version 7.2."))
+        .then(|| format!("{program} is `{first}`; these tests pin QEMU 7.2's behaviour"))
 }
 
 /// Say loudly that a test did not run (written past libtest's output capture).
@@ -43,7 +60,7 @@ impl Drop for Reaper {
 pub fn qemu_on_unix(qemu: &Path, sock: &Path) -> Reaper {
     Reaper(
         Command::new(qemu)
-            .args(QEMU_ARGS)
+            .args(QEMU_MACHINE_ARGS)
             .arg("-qmp")
             .arg(format!("unix:{},server=on,wait=off", sock.display()))
             .stdin(Stdio::null())
