@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Record what QEMU 7.2 sends for a scripted set of client inputs.
+"""Record what QEMU sends for a scripted set of client inputs.
 
 Writes, per endpoint, the exact server output stream (`<name>.out`) and the client input
-(`<name>.in`) under corpus/qemu-7.2/, and one file per server message into the fuzz seed
+(`<name>.in`) under corpus/qemu-<version>/, and one file per server message into the fuzz seed
 corpora corpus/framer/ and corpus/message/. Run it again to refresh after a QEMU upgrade.
+
+    ci/record-corpus.py [--qemu-version 7.2|10.0]
 """
 import os, subprocess, sys, time, select, hashlib
+from qemu_bins import ROOT, parse_args
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "corpus", "qemu-7.2")
+VERSION, SYSTEM, STORAGE_DAEMON = parse_args(__doc__)
+OUT = os.path.join(ROOT, "corpus", f"qemu-{VERSION}")
 
 SCRIPT = [
     b'{"execute":"query-version","id":7}\n',
@@ -81,5 +84,5 @@ def record(name, argv):
     print(f"{name}: {len(msgs)} messages, {len(out)} bytes")
 
 os.makedirs(OUT, exist_ok=True)
-record("system-x86_64", ["qemu-system-x86_64", "-machine", "none", "-nodefaults", "-display", "none", "-qmp", "stdio"])
-record("storage-daemon", ["qemu-storage-daemon", "--chardev", "stdio,id=m", "--monitor", "chardev=m"])
+record("system-x86_64", [SYSTEM, "-machine", "none", "-nodefaults", "-display", "none", "-qmp", "stdio"])
+record("storage-daemon", [STORAGE_DAEMON, "--chardev", "stdio,id=m", "--monitor", "chardev=m"])

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what a fresh machine lacks for the live tests: Debian's qemu-system-x86 (it brings
-# qemu-system-x86_64 and qemu-storage-daemon 7.2) and, when its script is present, the
-# Python venv with the official client qemu.qmp. Safe to run again: it skips what is there.
+# qemu-system-x86_64 and qemu-storage-daemon 7.2), QEMU 10.0.2 beside it in target/qemu-10.0
+# (ci/setup-qemu10.sh, never system-wide) and, when its script is present, the Python venv
+# with the official client qemu.qmp. Safe to run again: it skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,16 @@ if ! command -v qemu-system-x86_64 >/dev/null || ! command -v qemu-storage-daemo
         || echo "ci/setup.sh: WARNING: could not install qemu-system-x86; live QEMU tests will be SKIPPED" >&2
 fi
 command -v qemu-system-x86_64 >/dev/null && qemu-system-x86_64 --version | head -n1 >&2 || true
+
+ci/setup-qemu10.sh || echo "ci/setup.sh: WARNING: could not install QEMU 10.0.2 (ci/setup-qemu10.sh); the tests that need it will be SKIPPED" >&2
+
+# socat: a raw QMP client for the check-client tests (harness/tests/client_check.rs).
+if ! command -v socat >/dev/null; then
+    echo "ci/setup.sh: installing socat with apt-get" >&2
+    { as_root apt-get update -qq || true; } && as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends socat >/dev/null \
+        || echo "ci/setup.sh: WARNING: could not install socat; its check-client test will be SKIPPED" >&2
+fi
 
 if [ -x ci/setup-python.sh ]; then
     ci/setup-python.sh || echo "ci/setup.sh: WARNING: Python client setup failed; its tests will be SKIPPED" >&2

@@ -1,73 +1,88 @@
 //! Fuzz the framer: arbitrary bytes delivered in arbitrary reads, with small limits so the
-//! limit paths are reached. Framing must not depend on the read boundaries, every text must
-//! respect the limits, and the buffer must stay bounded. (Parsing the texts is the `message`
-//! and `differential` targets' job.)
+//! limit paths are reached; see [`split_reads`] for what is checked. (Parsing the texts is the
+//! `message` and `differential` targets' job; `framer_stream` checks the same property on raw
+//! streams such as recorded transcripts.)
 #![no_main]
 
-use arbitrary::Arbitrary;
-use libfuzzer_sys::fuzz_target;
-use qmpspec::wire::{FrameError, Framer, Limits};
+mod split_reads;
 
-#[derive(Arbitrary, Debug)]
+use libfuzzer_sys::{fuzz_target, Corpus};
+use qmpspec::wire::Limits;
+use std::cell::RefCell;
+
+/// The input, decoded into buffers that are reused from one input to the next.
+#[derive(Default)]
 struct Input {
     bytes: Vec<u8>,
-    cuts: Vec<u16>,
+    /// Read boundaries: bit `k` set when a read ends at offset `k` of `bytes` (a set rather
+    /// than a sorted list: no sort per input, and duplicates merge by themselves).
+    cuts: Vec<u64>,
     small_limits: bool,
 }
 
-/// What the framer made of the input: each text by length and hash (so runs compare without
-/// copying texts), or the error.
-fn frames(limits: Limits, chunks: &[&[u8]], texts_ok: &mut bool) -> Vec<Result<(usize, u64), FrameError>> {
-    let mut f = Framer::new(limits);
-    let mut out = Vec::new();
-    let mut record = |r: Result<qmpspec::wire::Frame<'_>, FrameError>, out: &mut Vec<_>| {
-        out.push(r.map(|fr| {
-            *texts_ok &= fr.text.len() <= limits.max_message_bytes;
-            (fr.text.len(), fnv(fr.text))
-        }))
-    };
-    for c in chunks {
-        f.push(c);
-        while let Some(r) = f.next_frame() {
-            record(r, &mut out);
+impl Input {
+    /// Decode `data` exactly as `#[derive(Arbitrary)]` decoded the struct
+    /// `{ bytes: Vec<u8>, cuts: Vec<u16>, small_limits: bool }` (arbitrary 1.x), so corpora
+    /// grown by earlier versions of this target keep their meaning: each element of a list is
+    /// preceded by a byte whose low bit says whether one follows, integers are little-endian,
+    /// and missing bytes read as zero. Cuts become offsets (modulo the length).
+    fn decode(&mut self, data: &[u8]) {
+        let mut rest = data;
+        let mut byte = || match rest.split_first() {
+            Some((&b, tail)) => {
+                rest = tail;
+                b
+            }
+            None => 0,
+        };
+        self.bytes.clear();
+        while byte() & 1 == 1 {
+            self.bytes.push(byte());
         }
-        assert!(f.pending().len() <= limits.max_message_bytes + c.len() + 66);
+        let len = self.bytes.len();
+        self.cuts.clear();
+        self.cuts.resize(len / 64 + 1, 0);
+        while byte() & 1 == 1 {
+            let c = u16::from_le_bytes([byte(), byte()]);
+            let at = if len == 0 { 0 } else { c as usize % len };
+            self.cuts[at / 64] |= 1 << (at % 64);
+        }
+        self.small_limits = byte() & 1 == 1;
     }
-    while let Some(r) = f.finish() {
-        record(r, &mut out);
+
+    /// Where each read ends, in order: the cuts, then the end of the stream.
+    fn read_ends(&self) -> impl Iterator<Item = usize> + '_ {
+        let cuts = self.cuts.iter().enumerate().flat_map(|(w, &bits)| {
+            let mut bits = bits;
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let k = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    w * 64 + k
+                })
+            })
+        });
+        cuts.chain([self.bytes.len()])
     }
-    out
 }
 
-fn fnv(b: &[u8]) -> u64 {
-    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| (h ^ x as u64).wrapping_mul(0x100_0000_01b3))
+thread_local! {
+    static INPUT: RefCell<Input> = RefCell::new(Input::default());
 }
 
-fuzz_target!(|input: Input| {
-    let limits = if input.small_limits {
-        Limits { max_message_bytes: 256, max_depth: 8, max_tokens: 32 }
-    } else {
-        Limits::default()
-    };
-    let bytes = &input.bytes;
-    let mut points: Vec<usize> = input
-        .cuts
-        .iter()
-        .map(|&c| if bytes.is_empty() { 0 } else { c as usize % bytes.len() })
-        .collect();
-    points.sort_unstable();
-    points.dedup();
-    let mut chunks = Vec::new();
-    let mut last = 0;
-    for p in points {
-        chunks.push(&bytes[last..p]);
-        last = p;
+fuzz_target!(|data: &[u8]| -> Corpus {
+    // The derived decoder needed at least one byte (for `small_limits`).
+    if data.is_empty() {
+        return Corpus::Reject;
     }
-    chunks.push(&bytes[last..]);
-
-    let mut ok = true;
-    let whole = frames(limits, &[bytes], &mut ok);
-    let split = frames(limits, &chunks, &mut ok);
-    assert_eq!(whole, split, "framing depends on read boundaries");
-    assert!(ok, "a text exceeded the size limit");
+    INPUT.with_borrow_mut(|input| {
+        input.decode(data);
+        let limits = if input.small_limits {
+            split_reads::SMALL
+        } else {
+            Limits::default()
+        };
+        split_reads::check(limits, &input.bytes, input.read_ends());
+    });
+    Corpus::Keep
 });

@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
         }
         Ok(ServerMessage::Greeting(_)) => {}
         Err(e) => {
-            assert!(qmpspec::spec::clause(e.clause()).is_some());
+            let _ = e.clause(); // typed: always a clause of specs/clauses.json
             let _ = e.to_string();
         }
     }

@@ -9,6 +9,7 @@ use libfuzzer_sys::fuzz_target;
 use qmpspec::message::Command;
 use qmpspec::monitor::server::{Monitor, MonitorConfig};
 use qmpspec::session::{ClientSession, SessionEvent};
+use qmpspec::spec::Clause;
 use std::sync::{Arc, OnceLock};
 
 #[derive(Arbitrary, Debug)]
@@ -19,16 +20,16 @@ struct Input {
 
 /// Reply matching is ambiguous after raw input (it may draw any number of replies), so only
 /// these clauses are judged; they hold for every message whatever the input.
-const JUDGED: &[&str] = &[
-    "frame.crlf",
-    "frame.objects-only",
-    "enc.output-ascii",
-    "greeting.first",
-    "greeting.shape",
-    "greeting.capabilities",
-    "reply.return",
-    "reply.error",
-    "event.shape",
+const JUDGED: &[Clause] = &[
+    Clause::FrameCrlf,
+    Clause::FrameObjectsOnly,
+    Clause::EncOutputAscii,
+    Clause::GreetingFirst,
+    Clause::GreetingShape,
+    Clause::GreetingCapabilities,
+    Clause::ReplyReturn,
+    Clause::ReplyError,
+    Clause::EventShape,
 ];
 
 fn config() -> Arc<MonitorConfig> {

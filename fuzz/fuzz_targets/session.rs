@@ -1,8 +1,8 @@
 //! Structure-aware fuzzing of the client session: a generated conversation (server
 //! messages, client commands, chunk boundaries). In "conforming" mode the server side is
 //! generated to obey the protocol and the session must report no violation at all; in
-//! "chaos" mode anything goes and the session must only never panic, and every violation
-//! must name a known clause.
+//! "chaos" mode anything goes and the session must only never panic (every violation names
+//! a clause by type).
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -113,7 +113,6 @@ fuzz_target!(|conv: Conversation| {
     s.close();
     while let Some(ev) = s.poll() {
         if let SessionEvent::Violation(v) = ev {
-            assert!(qmpspec::spec::clause(v.clause).is_some(), "unknown clause {}", v.clause);
             assert!(!conv.conforming, "conforming conversation flagged: {v}");
         }
     }

@@ -8,17 +8,22 @@
 //! To hold a QMP server to the specification from another project's `cargo test`, see
 //! [`conformance()`] and [`assert_conforms!`].
 
+pub mod budget;
 pub mod checks;
 pub mod cli;
+pub mod client_check;
 pub mod conformance;
 pub mod endpoint;
 pub mod live_fuzz;
 pub mod message;
 pub mod monitor;
 pub mod report;
+pub mod rng;
 pub mod schema;
+pub mod schema_diff;
 pub mod session;
 pub mod spec;
+pub mod text;
 pub mod wire;
 
-pub use conformance::{conformance, conformance_with, ConformanceError, Summary};
+pub use conformance::{conformance, CheckRun, RunError, Summary};

@@ -9,6 +9,7 @@
 //! [`Command`] is the other direction: what a client sends, with QEMU's rules for checking
 //! the envelope of client input ([`Command::from_input`]).
 
+use crate::spec::Clause;
 use crate::wire::{self, ParseError};
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -95,16 +96,16 @@ pub enum Malformed {
 
 impl Malformed {
     /// The clause of QMP-NOTES this malformation breaks.
-    pub fn clause(&self) -> &'static str {
+    pub fn clause(&self) -> Clause {
         match self {
-            Malformed::InvalidJson(_) | Malformed::NotAnObject(_) => "frame.objects-only",
-            Malformed::Unrecognized(_) | Malformed::Ambiguous(..) => "frame.objects-only",
+            Malformed::InvalidJson(_) | Malformed::NotAnObject(_) => Clause::FrameObjectsOnly,
+            Malformed::Unrecognized(_) | Malformed::Ambiguous(..) => Clause::FrameObjectsOnly,
             Malformed::MissingMember { kind, .. } | Malformed::WrongType { kind, .. } => {
                 match *kind {
-                    "greeting" => "greeting.shape",
-                    "event" => "event.shape",
-                    "error reply" => "reply.error",
-                    _ => "reply.return",
+                    "greeting" => Clause::GreetingShape,
+                    "event" => Clause::EventShape,
+                    "error reply" => Clause::ReplyError,
+                    _ => Clause::ReplyReturn,
                 }
             }
         }
@@ -258,18 +259,14 @@ impl<'de> Visitor<'de> for TopLevelSeed {
     }
 }
 
-fn parse_top(text: &[u8]) -> Result<TopLevel<'_>, ParseError> {
+/// The top level of `text`, or `None` when it is not JSON (then [`wire::parse_value`] says
+/// why).
+fn parse_top(text: &[u8]) -> Option<TopLevel<'_>> {
     let mut de = serde_json::Deserializer::from_slice(text);
     de.disable_recursion_limit();
-    let t = TopLevelSeed.deserialize(&mut de).map_err(to_parse_error)?;
-    de.end().map_err(to_parse_error)?;
-    Ok(t)
-}
-
-fn to_parse_error(e: serde_json::Error) -> ParseError {
-    // Reuse the wire layer's mapping of serde_json's messages by re-parsing is wasteful; the
-    // mapping is small, so it is shared through `parse_value` on the failing text instead.
-    ParseError::Other(e.to_string())
+    let t = TopLevelSeed.deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(t)
 }
 
 /// Build the value of a member. `raw` was validated as JSON when the top level was read; a
@@ -362,9 +359,9 @@ impl ServerMessage {
     /// ```
     pub fn classify(text: &[u8]) -> Result<ServerMessage, Malformed> {
         let top = match parse_top(text) {
-            Ok(t) => t,
+            Some(t) => t,
             // Re-parse to get a precise error category (only on the failure path).
-            Err(_) => {
+            None => {
                 return Err(Malformed::InvalidJson(
                     wire::parse_value(text, false)
                         .err()
@@ -674,7 +671,7 @@ mod tests {
             e.to_string(),
             "greeting: member 'QMP.version.qemu.micro' is missing"
         );
-        assert_eq!(e.clause(), "greeting.shape");
+        assert_eq!(e.clause(), Clause::GreetingShape);
         let e = ServerMessage::classify(br#"{"QMP": {"version": {"qemu": {"major": 7, "minor": 2, "micro": 0}, "package": ""}, "capabilities": [1]}}"#).unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -705,7 +702,7 @@ mod tests {
             br#"{"event": "STOP", "data": [], "timestamp": {"seconds": 1, "microseconds": 2}}"#,
         )
         .unwrap_err();
-        assert_eq!(e.clause(), "event.shape");
+        assert_eq!(e.clause(), Clause::EventShape);
     }
 
     #[test]

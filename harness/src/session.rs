@@ -8,6 +8,7 @@
 //! [`Violation`] tied to a clause id of QMP-NOTES; nothing the server sends makes it panic.
 
 use crate::message::{Command, Event, Greeting, Reply, ServerMessage};
+use crate::spec::Clause;
 use crate::wire::{FrameError, Framer, Limits};
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -30,7 +31,7 @@ pub enum Phase {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Violation {
     /// Clause id from QMP-NOTES (`specs/clauses.json`), e.g. `cmd.id-echo`.
-    pub clause: &'static str,
+    pub clause: Clause,
     /// What was seen, in one line.
     pub message: String,
 }
@@ -39,6 +40,15 @@ impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "[{}] {}", self.clause, self.message)
     }
+}
+
+/// One message the server sent, as the framer cut it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedFrame {
+    /// The JSON text, from its first to its last byte.
+    pub text: Vec<u8>,
+    /// The bytes that followed it up to the next message (its terminator; CRLF in QMP).
+    pub terminator: Vec<u8>,
 }
 
 /// A command that was sent and has not been answered.
@@ -107,6 +117,8 @@ pub struct ClientSession {
     in_flight: VecDeque<InFlight>,
     out: VecDeque<SessionEvent>,
     frames_seen: usize,
+    /// Every message cut so far (or why bytes were discarded), in order.
+    cut: Vec<Result<ReceivedFrame, FrameError>>,
     crlf_reported: bool,
     ascii_reported: bool,
 }
@@ -133,6 +145,7 @@ impl ClientSession {
             in_flight: VecDeque::new(),
             out: VecDeque::new(),
             frames_seen: 0,
+            cut: Vec::new(),
             crlf_reported: false,
             ascii_reported: false,
         }
@@ -190,6 +203,27 @@ impl ClientSession {
         self.in_flight.drain(..).collect()
     }
 
+    /// Everything the server sent so far as the framer cut it: each message with its
+    /// terminator (for the last one, the bytes after it so far), or why bytes were discarded.
+    pub fn frames(&self) -> Vec<Result<ReceivedFrame, FrameError>> {
+        let mut v = self.cut.clone();
+        if let Some(Ok(last)) = v.last_mut() {
+            last.terminator = self.framer.trailing_separator().to_vec();
+        }
+        v
+    }
+
+    /// Record a message the framer cut; the whitespace before it ends the previous one.
+    fn record_frame(&mut self, text: &[u8], separator: &[u8]) {
+        if let Some(Ok(prev)) = self.cut.last_mut() {
+            prev.terminator = separator.to_vec();
+        }
+        self.cut.push(Ok(ReceivedFrame {
+            text: text.to_vec(),
+            terminator: Vec::new(),
+        }));
+    }
+
     /// Feed bytes received from the server.
     pub fn receive(&mut self, bytes: &[u8]) {
         self.framer.push(bytes);
@@ -206,8 +240,10 @@ impl ClientSession {
             match r {
                 Ok(f) => {
                     let text = f.text.to_vec();
+                    let separator = f.separator.to_vec();
+                    self.record_frame(&text, &separator);
                     self.violation(
-                        "frame.crlf",
+                        Clause::FrameCrlf,
                         format!(
                             "message not terminated at end of stream: {}",
                             String::from_utf8_lossy(&text)
@@ -223,7 +259,7 @@ impl ClientSession {
             if !t.starts_with(b"\r\n") {
                 let msg = format!("last message terminated by {:?}, not CRLF", show_ws(t));
                 self.crlf_reported = true;
-                self.violation("frame.crlf", msg);
+                self.violation(Clause::FrameCrlf, msg);
             }
         }
         self.phase = Phase::Closed;
@@ -236,14 +272,15 @@ impl ClientSession {
         self.out.pop_front()
     }
 
-    fn violation(&mut self, clause: &'static str, message: String) {
+    fn violation(&mut self, clause: Clause, message: String) {
         self.out
             .push_back(SessionEvent::Violation(Violation { clause, message }));
     }
 
     fn frame_error(&mut self, e: FrameError) {
+        self.cut.push(Err(e.clone()));
         self.violation(
-            "frame.objects-only",
+            Clause::FrameObjectsOnly,
             format!("server output is not valid JSON: {e}"),
         );
     }
@@ -257,23 +294,25 @@ impl ClientSession {
                     continue;
                 }
                 Some(Ok(f)) => {
-                    let first = self.frames_seen == 0;
-                    let ok = if first { true } else { f.separator == b"\r\n" };
-                    (f.text.to_vec(), ok, show_ws(f.separator))
+                    // The first message has nothing before it to be terminated by.
+                    let ok = self.frames_seen == 0 || f.separator == b"\r\n";
+                    let (text, separator) = (f.text.to_vec(), f.separator.to_vec());
+                    self.record_frame(&text, &separator);
+                    (text, ok, separator)
                 }
             };
             self.frames_seen += 1;
             if !sep_ok && !self.crlf_reported {
                 self.crlf_reported = true;
                 self.violation(
-                    "frame.crlf",
-                    format!("message terminated by {sep:?}, not CRLF"),
+                    Clause::FrameCrlf,
+                    format!("message terminated by {:?}, not CRLF", show_ws(&sep)),
                 );
             }
             if !self.ascii_reported && !text.is_ascii() {
                 self.ascii_reported = true;
                 self.violation(
-                    "enc.output-ascii",
+                    Clause::EncOutputAscii,
                     "server output contains non-ASCII bytes".to_string(),
                 );
             }
@@ -289,7 +328,10 @@ impl ClientSession {
                 self.violation(e.clause(), format!("{e}: {}", snippet(text)));
                 if first {
                     // Whatever came first, it was not a usable greeting.
-                    self.violation("greeting.first", "first message is not a greeting".into());
+                    self.violation(
+                        Clause::GreetingFirst,
+                        "first message is not a greeting".into(),
+                    );
                     self.phase = Phase::Negotiation;
                 }
                 if looks_like_reply(text) {
@@ -302,7 +344,7 @@ impl ClientSession {
             ServerMessage::Greeting(g) => {
                 if self.phase != Phase::AwaitingGreeting {
                     self.violation(
-                        "greeting.first",
+                        Clause::GreetingFirst,
                         "a second greeting arrived after the session started".into(),
                     );
                 } else {
@@ -315,13 +357,13 @@ impl ClientSession {
                 match self.phase {
                     Phase::AwaitingGreeting => {
                         self.violation(
-                            "greeting.first",
+                            Clause::GreetingFirst,
                             format!("event {} arrived before the greeting", e.name),
                         );
                         self.phase = Phase::Negotiation;
                     }
                     Phase::Negotiation => self.violation(
-                        "neg.mode",
+                        Clause::NegMode,
                         format!("event {} delivered before capabilities negotiation", e.name),
                     ),
                     _ => {}
@@ -355,7 +397,7 @@ impl ClientSession {
     fn on_reply(&mut self, reply: Reply) {
         if self.phase == Phase::AwaitingGreeting {
             self.violation(
-                "greeting.first",
+                Clause::GreetingFirst,
                 "a reply arrived before the greeting".into(),
             );
             self.phase = Phase::Negotiation;
@@ -374,7 +416,7 @@ impl ClientSession {
     fn match_reply(&mut self, reply: &Reply) -> Option<InFlight> {
         if self.in_flight.is_empty() {
             self.violation(
-                "reply.one-per-command",
+                Clause::ReplyOnePerCommand,
                 format!(
                     "reply with no command in flight (id {})",
                     show_id(&reply.id)
@@ -393,7 +435,7 @@ impl ClientSession {
                         let raw = self.in_flight.iter().position(|c| c.command.is_none());
                         if raw.is_none() {
                             self.violation(
-                                "cmd.id-echo",
+                                Clause::CmdIdEcho,
                                 format!(
                                     "reply carries id {} that no command in flight has",
                                     show_id(&reply.id)
@@ -419,7 +461,7 @@ impl ClientSession {
                                 self.in_flight[p].name(),
                                 id
                             );
-                            self.violation("cmd.id-echo", msg);
+                            self.violation(Clause::CmdIdEcho, msg);
                         }
                         // An error without id is allowed (cmd.id-early-error).
                     }
@@ -437,7 +479,7 @@ impl ClientSession {
                 .any(|c| !c.oob() && c.command.is_some());
             if overtaken {
                 self.violation(
-                    "reply.in-order",
+                    Clause::ReplyInOrder,
                     format!(
                         "reply to in-band {} overtook an earlier in-band command",
                         entry.name()
@@ -470,11 +512,11 @@ impl ClientSession {
         }
         match reply.error() {
             None => self.violation(
-                "neg.mode",
+                Clause::NegMode,
                 format!("{} succeeded before capabilities negotiation", c.name),
             ),
             Some(e) if e.class != "CommandNotFound" => self.violation(
-                "neg.mode",
+                Clause::NegMode,
                 format!(
                     "{} before negotiation was refused with class {}, not CommandNotFound",
                     c.name, e.class
@@ -499,16 +541,7 @@ fn show_ws(ws: &[u8]) -> String {
 }
 
 fn snippet(text: &[u8]) -> String {
-    let s = String::from_utf8_lossy(text);
-    if s.len() > 200 {
-        let mut end = 200;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}...", &s[..end])
-    } else {
-        s.into_owned()
-    }
+    crate::text::clip(&String::from_utf8_lossy(text), 200)
 }
 
 #[cfg(test)]
@@ -522,7 +555,7 @@ mod tests {
         std::iter::from_fn(|| s.poll()).collect()
     }
 
-    fn violations(s: &mut ClientSession) -> Vec<&'static str> {
+    fn violations(s: &mut ClientSession) -> Vec<Clause> {
         events(s)
             .into_iter()
             .filter_map(|e| match e {
@@ -569,7 +602,7 @@ mod tests {
         let mut s = ClientSession::new();
         s.send(Command::new("qmp_capabilities"));
         s.receive(b"{\"return\": {}}\r\n");
-        assert_eq!(violations(&mut s), vec!["greeting.first"]);
+        assert_eq!(violations(&mut s), vec![Clause::GreetingFirst]);
     }
 
     #[test]
@@ -577,7 +610,7 @@ mod tests {
         let mut s = ClientSession::new();
         s.send_raw(2);
         s.receive(b"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 0, \"major\": 0}, \"package\": \"\"}, \"capabilities\": []}}\n{\"return\": {}}\n{\"return\": {}}\n");
-        assert_eq!(violations(&mut s), vec!["frame.crlf"]);
+        assert_eq!(violations(&mut s), vec![Clause::FrameCrlf]);
     }
 
     #[test]
@@ -585,11 +618,11 @@ mod tests {
         let mut s = negotiated(false);
         s.send(Command::new("query-name").id(5));
         s.receive(b"{\"return\": {}, \"id\": 6}\r\n");
-        assert_eq!(violations(&mut s), vec!["cmd.id-echo"]);
+        assert_eq!(violations(&mut s), vec![Clause::CmdIdEcho]);
         let mut s = negotiated(false);
         s.send(Command::new("query-name").id(5));
         s.receive(b"{\"return\": {}}\r\n");
-        assert_eq!(violations(&mut s), vec!["cmd.id-echo"]);
+        assert_eq!(violations(&mut s), vec![Clause::CmdIdEcho]);
         // An error without id is allowed.
         let mut s = negotiated(false);
         s.send(Command::new("query-name").id(5));
@@ -603,7 +636,7 @@ mod tests {
         s.send(Command::new("a").id(1));
         s.send(Command::new("b").id(2));
         s.receive(b"{\"return\": {}, \"id\": 2}\r\n{\"return\": {}, \"id\": 1}\r\n");
-        assert_eq!(violations(&mut s), vec!["reply.in-order"]);
+        assert_eq!(violations(&mut s), vec![Clause::ReplyInOrder]);
         let mut s = negotiated(true);
         s.send(Command::new("a").id(1));
         s.send(Command::new("x").id(2).out_of_band());
@@ -617,13 +650,13 @@ mod tests {
         s.receive(GREETING);
         s.send(Command::new("query-version").id(1));
         s.receive(b"{\"return\": {}, \"id\": 1}\r\n");
-        assert_eq!(violations(&mut s), vec!["neg.mode"]);
+        assert_eq!(violations(&mut s), vec![Clause::NegMode]);
         let mut s = ClientSession::new();
         s.receive(GREETING);
         s.receive(
             b"{\"event\": \"STOP\", \"timestamp\": {\"seconds\": 1, \"microseconds\": 1}}\r\n",
         );
-        assert_eq!(violations(&mut s), vec!["neg.mode"]);
+        assert_eq!(violations(&mut s), vec![Clause::NegMode]);
     }
 
     #[test]
@@ -645,9 +678,9 @@ mod tests {
         s.send(Command::new("query-version").id("probe"));
         s.receive(b"{\"id\": inf, \"error\": {\"class\": \"GenericError\", \"desc\": \"x\"}}\r\n{\"return\": {}, \"id\": \"probe\"}\r\n");
         let ev = events(&mut s);
-        assert!(ev
-            .iter()
-            .any(|e| matches!(e, SessionEvent::Violation(v) if v.clause == "frame.objects-only")));
+        assert!(ev.iter().any(
+            |e| matches!(e, SessionEvent::Violation(v) if v.clause == Clause::FrameObjectsOnly)
+        ));
         assert!(ev.iter().any(|e| matches!(e, SessionEvent::Reply { command: Some(c), .. } if c.id() == Some(&json!("probe")))));
         assert!(s.idle());
     }
@@ -656,7 +689,7 @@ mod tests {
     fn unsolicited_reply_and_close() {
         let mut s = negotiated(false);
         s.receive(b"{\"return\": {}}\r\n");
-        assert_eq!(violations(&mut s), vec!["reply.one-per-command"]);
+        assert_eq!(violations(&mut s), vec![Clause::ReplyOnePerCommand]);
         s.send(Command::new("quit"));
         s.close();
         let ev = events(&mut s);
@@ -664,11 +697,27 @@ mod tests {
     }
 
     #[test]
+    fn frames_are_kept_with_their_terminators() {
+        let mut s = ClientSession::new();
+        s.receive(GREETING);
+        s.receive(b"{\"return\": {}}\n\x01{\"return\": {}}");
+        let f = s.frames();
+        assert_eq!(f.len(), 4, "{f:?}");
+        assert_eq!(f[0].as_ref().unwrap().terminator, b"\r\n");
+        // What follows a message up to a framing error is not known to the framer.
+        assert_eq!(f[1].as_ref().unwrap().text, b"{\"return\": {}}");
+        assert!(f[2].is_err());
+        assert_eq!(f[3].as_ref().unwrap().terminator, b"");
+        s.receive(b"\r\n");
+        assert_eq!(s.frames()[3].as_ref().unwrap().terminator, b"\r\n");
+    }
+
+    #[test]
     fn garbage_is_a_violation_not_a_panic() {
         let mut s = ClientSession::new();
         s.receive(b"\x01\xff}{\"QMP\": 1}\r\n[1]\r\n");
         let v = violations(&mut s);
-        assert!(v.contains(&"frame.objects-only"));
-        assert!(v.contains(&"greeting.shape"));
+        assert!(v.contains(&Clause::FrameObjectsOnly));
+        assert!(v.contains(&Clause::GreetingShape));
     }
 }

@@ -12,7 +12,7 @@ macro_rules! skipped {
 }
 
 use qmpspec::endpoint::Target;
-use qmpspec::live_fuzz::{self, FindingKind, FuzzOptions, Input, Reproducer};
+use qmpspec::live_fuzz::{self, FindingKind, FuzzError, FuzzOptions, Input, Reproducer};
 use qmpspec::message::Command;
 use qmpspec::wire::{encode, parse_value, Framer, Style};
 use serde_json::json;
@@ -96,6 +96,7 @@ fn opts(cases: u64, out: Option<std::path::PathBuf>) -> FuzzOptions {
     FuzzOptions {
         time: Duration::from_secs(60),
         seed: 1,
+        jobs: 1,
         out,
         timeout: Duration::from_secs(2),
         max_cases: Some(cases),
@@ -127,6 +128,57 @@ fn finds_and_minimizes_a_planted_crash_then_replays_it() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Several workers on a socket would wait on each other (it serves one client at a time) and
+/// report each other's waits as stalls: refused before anything connects.
+#[test]
+fn several_workers_on_a_socket_are_refused() {
+    let socket = Target::parse_connect("unix:/nonexistent/qmpspec-fuzz.sock").unwrap();
+    let two = FuzzOptions {
+        jobs: 2,
+        ..opts(10, None)
+    };
+    let e = live_fuzz::run(&socket, &two, |_| {}).unwrap_err();
+    assert!(matches!(e, FuzzError::SharedSocket { jobs: 2, .. }), "{e}");
+    assert!(e.to_string().contains("one client at a time"), "{e}");
+    // One worker gets as far as connecting.
+    let e = live_fuzz::run(&socket, &opts(10, None), |_| {}).unwrap_err();
+    assert!(matches!(e, FuzzError::Unreachable(_)), "{e}");
+}
+
+#[test]
+fn two_workers_save_a_shared_finding_once_and_count_both_hits() {
+    let dir = std::env::temp_dir().join(format!("qmpspec-fuzz-jobs-{}", std::process::id()));
+    let target = buggy_target();
+    let opts = FuzzOptions {
+        jobs: 2,
+        ..opts(1200, Some(dir.clone()))
+    };
+    let summary = live_fuzz::run(&target, &opts, |_| {}).unwrap();
+    assert_eq!(summary.progress.workers, 2);
+    assert!(summary.progress.execs >= 1200);
+    let closed: Vec<_> = summary
+        .findings
+        .iter()
+        .filter(|f| f.reproducer.finding.kind == FindingKind::Closed)
+        .collect();
+    assert_eq!(closed.len(), 1, "one finding, however many workers hit it");
+    let f = closed[0];
+    assert_eq!(f.hits_by_worker.len(), 2);
+    assert!(
+        f.hits_by_worker.iter().all(|&h| h > 0),
+        "both workers hit the planted crash: {:?}",
+        f.hits_by_worker
+    );
+    assert_eq!(f.hits, f.hits_by_worker.iter().sum::<u64>());
+    // Its reproducer carries the seed of the worker that found it, and replays.
+    assert_eq!(f.reproducer.seed, live_fuzz::worker_seed(1, f.worker));
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(files.len(), summary.findings.len(), "one file per finding");
+    let r = Reproducer::load(f.file.as_ref().unwrap()).unwrap();
+    assert!(live_fuzz::replay(&target, &r).unwrap().1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn short_run_against_qemu() {
     if std::process::Command::new("qemu-system-x86_64")
@@ -142,5 +194,24 @@ fn short_run_against_qemu() {
     assert!(summary.progress.commands_total > 100);
     for f in &summary.findings {
         eprintln!("QEMU finding: {} ({} hits)", f.reproducer.finding, f.hits);
+    }
+}
+
+mod common;
+
+#[test]
+fn short_run_against_qemu_10_0() {
+    let qemu = match common::live::Qemu::find(common::live::QemuRelease::V10_0) {
+        Ok(q) => q,
+        Err(why) => return common::live::skipped("short_run_against_qemu_10_0", &why),
+    };
+    let summary = live_fuzz::run(&qemu.system_target(), &opts(60, None), |_| {}).unwrap();
+    assert_eq!(summary.progress.execs, 60);
+    assert!(summary.progress.commands_total > 100);
+    for f in &summary.findings {
+        eprintln!(
+            "QEMU 10.0 finding: {} ({} hits)",
+            f.reproducer.finding, f.hits
+        );
     }
 }

@@ -1,17 +1,11 @@
-//! The client session against a live QEMU 7.2: the whole greeting -> negotiation -> command
-//! mode path, events between replies, ids of every JSON type, pipelining, and error replies,
-//! with no protocol violation reported. Skips loudly when QEMU is not installed.
+//! The client session against a live QEMU, 7.2 and 10.0.2: the whole greeting -> negotiation
+//! -> command mode path, events between replies, ids of every JSON type, pipelining, and error
+//! replies, with no protocol violation reported. Skips loudly when that QEMU is not installed.
 
-/// Say loudly that a test did not run: written straight to stderr, past libtest's capture
-/// (which hides `eprintln!` of passing tests).
-macro_rules! skipped {
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($t)*);
-    }};
-}
+mod common;
 
-use qmpspec::endpoint::{Client, Target};
+use common::live::{skipped, Qemu, QemuRelease};
+use qmpspec::endpoint::Client;
 use qmpspec::message::Command;
 use qmpspec::session::Phase;
 use serde_json::json;
@@ -19,25 +13,31 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(5);
 
-fn qemu_client() -> Option<Client> {
-    let target = Target::qemu(None);
-    match Client::connect(&target) {
-        Ok(c) => Some(c),
-        Err(e) => {
-            skipped!(
-                "SKIPPED: live QEMU session test: {e} (install qemu-system-x86 7.2: ci/setup.sh)"
-            );
-            None
-        }
-    }
+#[test]
+fn live_qemu_7_2_session_is_clean() {
+    session_is_clean("live_qemu_7_2_session_is_clean", QemuRelease::V7_2)
 }
 
 #[test]
-fn live_qemu_session_is_clean() {
-    let Some(mut c) = qemu_client() else { return };
+fn live_qemu_10_0_session_is_clean() {
+    session_is_clean("live_qemu_10_0_session_is_clean", QemuRelease::V10_0)
+}
+
+fn session_is_clean(test: &str, release: QemuRelease) {
+    let qemu = match Qemu::find(release) {
+        Ok(q) => q,
+        Err(why) => return skipped(test, &why),
+    };
+    let mut c = Client::connect(&qemu.system_target()).expect("QEMU starts");
     let g = c.greeting(T).expect("greeting");
-    assert_eq!(g.version.major, 7, "expected QEMU 7.x, got {:?}", g.version);
-    assert_eq!(c.session.phase(), Phase::Negotiation);
+    let (major, minor, _) = release.version();
+    assert_eq!(
+        (g.version.major, g.version.minor),
+        (major, minor),
+        "{:?}",
+        g.version
+    );
+    assert_eq!(c.session().phase(), Phase::Negotiation);
 
     // Before negotiation: CommandNotFound, id echoed.
     let r = c.execute(Command::new("query-version").id(7), T).unwrap();
@@ -45,16 +45,16 @@ fn live_qemu_session_is_clean() {
 
     let r = c.handshake(&[], T).unwrap();
     assert!(r.error().is_none());
-    assert_eq!(c.session.phase(), Phase::CommandMode);
+    assert_eq!(c.session().phase(), Phase::CommandMode);
 
     let v = c.execute(Command::new("query-version").id(1), T).unwrap();
-    assert_eq!(v.return_value().unwrap()["qemu"]["major"], json!(7));
+    assert_eq!(v.return_value().unwrap()["qemu"]["major"], json!(major));
 
     // stop/cont: STOP and RESUME events arrive between replies.
     c.execute(Command::new("stop").id("s"), T).unwrap();
     c.execute(Command::new("cont").id("c"), T).unwrap();
-    c.wait_until(T, |c| c.events.len() >= 2).unwrap();
-    let names: Vec<_> = c.events.iter().map(|e| e.name.as_str()).collect();
+    c.wait_until(T, |c| c.events().len() >= 2).unwrap();
+    let names: Vec<_> = c.events().iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["STOP", "RESUME"]);
 
     // Ids of every JSON type come back.
@@ -88,5 +88,9 @@ fn live_qemu_session_is_clean() {
         "The command no-such-command has not been found"
     );
 
-    assert!(c.violations.is_empty(), "violations: {:?}", c.violations);
+    assert!(
+        c.violations().is_empty(),
+        "violations: {:?}",
+        c.violations()
+    );
 }

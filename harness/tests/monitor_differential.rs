@@ -1,30 +1,55 @@
-//! Differential tests: the same inputs go to QEMU 7.2 (`qemu-system-x86_64`) and to the
-//! emulated monitor (`qmpspec serve`), and the replies must be equal byte for byte after
-//! redacting timestamps and the package string. Without QEMU the tests say SKIPPED loudly.
+//! Differential tests: the same inputs go to QEMU (`qemu-system-x86_64`, 7.2 and 10.0.2) and
+//! to the emulated monitor answering as the same release (`qmpspec serve --qemu-version`),
+//! and the replies must be equal byte for byte after redacting timestamps and the package
+//! string. Without that QEMU the tests say SKIPPED loudly.
 
 mod common;
 
 use common::live::{
-    connect, qemu_on_unix, qmpspec, run_stdio, serve_on_unix, skipped, which, Lines, Pair, TempDir,
-    QEMU_MACHINE_ARGS,
+    connect, qemu_on_unix, qmpspec, run_stdio, serve_on_unix_as, skipped, Lines, Pair, Qemu,
+    QemuRelease, TempDir, QEMU_MACHINE_ARGS,
 };
+use std::path::Path;
+
+/// Two tests per body, one against each QEMU release, run one at a time: QEMU's timing (how
+/// much it reads before it answers) is part of what is compared, and a loaded machine shifts it.
+macro_rules! per_release {
+    ($body:ident: $v7:ident, $v10:ident) => {
+        #[test]
+        fn $v7() {
+            let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+            $body(stringify!($v7), QemuRelease::V7_2)
+        }
+        #[test]
+        fn $v10() {
+            let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+            $body(stringify!($v10), QemuRelease::V10_0)
+        }
+    };
+}
+
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 use common::scripts::SCRIPTS;
 use common::{assert_same, redact};
 
-#[test]
-fn differential_stdio_scripts_qemu_vs_emulated() {
-    let Some(qemu) = which("qemu-system-x86_64") else {
-        return skipped(
-            "differential_stdio_scripts_qemu_vs_emulated",
-            "qemu-system-x86_64 not found in PATH",
-        );
+per_release!(stdio_scripts: differential_stdio_scripts_qemu_7_2, differential_stdio_scripts_qemu_10_0);
+
+fn stdio_scripts(test: &str, release: QemuRelease) {
+    let qemu = match Qemu::find(release) {
+        Ok(q) => q,
+        Err(why) => return skipped(test, &why),
     };
-    let qemu = qemu.to_string_lossy().into_owned();
-    let mut qemu_argv: Vec<&str> = vec![&qemu];
+    let mut qemu_argv: Vec<&str> = vec![&qemu.system];
     qemu_argv.extend(QEMU_MACHINE_ARGS);
     qemu_argv.extend(["-qmp", "stdio"]);
     let bin = qmpspec();
-    let ours = [bin.to_str().unwrap(), "serve", "--stdio"];
+    let ours = [
+        bin.to_str().unwrap(),
+        "serve",
+        "--stdio",
+        "--qemu-version",
+        release.as_str(),
+    ];
     for s in SCRIPTS {
         let q = run_stdio(&qemu_argv, s.input);
         let e = run_stdio(&ours, s.input);
@@ -33,9 +58,10 @@ fn differential_stdio_scripts_qemu_vs_emulated() {
     }
 }
 
-#[test]
-fn differential_unix_socket_schema_and_commands() {
-    let Some(mut pair) = Pair::start("differential_unix_socket_schema_and_commands") else {
+per_release!(schema_and_commands: differential_unix_socket_schema_and_commands_qemu_7_2, differential_unix_socket_schema_and_commands_qemu_10_0);
+
+fn schema_and_commands(test: &str, release: QemuRelease) {
+    let Some(mut pair) = Pair::start(test, release) else {
         return;
     };
     let (q, e) = (&mut pair.qemu, &mut pair.ours);
@@ -62,11 +88,12 @@ fn differential_unix_socket_schema_and_commands() {
     }
 }
 
+per_release!(nesting_limit_bursts: differential_nesting_limit_bursts_qemu_7_2, differential_nesting_limit_bursts_qemu_10_0);
+
 /// Nesting beyond QEMU's limit (1024): the error, then the burst of errors as the rest of
 /// the input is re-read, exactly as QEMU produces them.
-#[test]
-fn differential_nesting_limit_bursts() {
-    let Some(mut pair) = Pair::start("differential_nesting_limit_bursts") else {
+fn nesting_limit_bursts(test: &str, release: QemuRelease) {
+    let Some(mut pair) = Pair::start(test, release) else {
         return;
     };
     let (q, e) = (&mut pair.qemu, &mut pair.ours);
@@ -113,16 +140,15 @@ fn differential_nesting_limit_bursts() {
     }
 }
 
+per_release!(random_fragment_sequences: differential_random_fragment_sequences_qemu_7_2, differential_random_fragment_sequences_qemu_10_0);
+
 /// Random sequences of protocol fragments (valid commands, broken JSON, control bytes, bad
 /// UTF-8, single quotes...) sent to both servers over unix sockets, one connection per case;
 /// each case ends with a reset byte and a marker command. Replies must match exactly.
-#[test]
-fn differential_random_fragment_sequences() {
-    let Some(qemu) = which("qemu-system-x86_64") else {
-        return skipped(
-            "differential_random_fragment_sequences",
-            "qemu-system-x86_64 not found in PATH",
-        );
+fn random_fragment_sequences(test: &str, release: QemuRelease) {
+    let qemu = match Qemu::find(release) {
+        Ok(q) => q,
+        Err(why) => return skipped(test, &why),
     };
     const FRAGMENTS: &[&[u8]] = &[
         b"{",
@@ -181,8 +207,8 @@ fn differential_random_fragment_sequences() {
     let dir = TempDir::new("fuzzdiff");
     let qsock = dir.0.join("qemu.sock");
     let esock = dir.0.join("emul.sock");
-    let _q = qemu_on_unix(&qemu, &qsock);
-    let _e = serve_on_unix(&esock);
+    let _q = qemu_on_unix(Path::new(&qemu.system), &qsock);
+    let _e = serve_on_unix_as(&esock, release);
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move |n: usize| {
         seed ^= seed << 13;
@@ -230,14 +256,15 @@ fn differential_random_fragment_sequences() {
     }
 }
 
+per_release!(argumentless_queries: differential_argumentless_queries_qemu_7_2, differential_argumentless_queries_qemu_10_0);
+
 /// Every argument-less query of the schema, answered by both: same bytes (the emulated
 /// monitor replays QEMU's recorded answers where it has no behaviour of its own).
-#[test]
-fn differential_argumentless_queries() {
+fn argumentless_queries(test: &str, release: QemuRelease) {
     // query-qmp-schema is compared in differential_unix_socket_schema_and_commands;
     // query-chardev names the socket; x-query-jit depends on the host.
     let skip = ["query-qmp-schema", "query-chardev", "x-query-jit"];
-    let schema = qmpspec::schema::Schema::qemu_7_2();
+    let schema = release.schema();
     let names: Vec<&str> = schema
         .commands()
         .map(|c| c.name.as_str())
@@ -246,7 +273,7 @@ fn differential_argumentless_queries() {
         .filter(|n| schema.check_arguments(n, None).is_ok())
         .collect();
     assert!(names.len() > 60, "{}", names.len());
-    let Some(mut pair) = Pair::start("differential_argumentless_queries") else {
+    let Some(mut pair) = Pair::start(test, release) else {
         return;
     };
     let (q, e) = (&mut pair.qemu, &mut pair.ours);

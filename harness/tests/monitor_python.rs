@@ -1,11 +1,11 @@
 //! Integration with QEMU's official Python QMP client (`qemu.qmp`, from PyPI): the same
-//! client script (ci/python-client.py) runs against `qmpspec serve --unix` and against QEMU
-//! 7.2, and both must give the same results. The venv comes from ci/setup-python.sh; without
+//! client script (ci/python-client.py) runs against `qmpspec serve --unix` and against QEMU,
+//! 7.2 and 10.0.2 (the monitor answering as each), and both must give the same results. The venv comes from ci/setup-python.sh; without
 //! it (or without QEMU) the test says SKIPPED loudly.
 
 mod common;
 
-use common::live::{qemu_on_unix, serve_on_unix, skipped, which, TempDir};
+use common::live::{qemu_on_unix, serve_on_unix_as, skipped, Qemu, QemuRelease, TempDir};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -41,36 +41,47 @@ fn run_client(python: &Path, sock: &Path) -> serde_json::Value {
 }
 
 #[test]
-fn python_qemu_qmp_client_against_emulated_and_qemu() {
+fn python_qemu_qmp_client_against_emulated_and_qemu_7_2() {
+    client_against_emulated_and_qemu(
+        "python_qemu_qmp_client_against_emulated_and_qemu_7_2",
+        QemuRelease::V7_2,
+    )
+}
+
+#[test]
+fn python_qemu_qmp_client_against_emulated_and_qemu_10_0() {
+    client_against_emulated_and_qemu(
+        "python_qemu_qmp_client_against_emulated_and_qemu_10_0",
+        QemuRelease::V10_0,
+    )
+}
+
+fn client_against_emulated_and_qemu(test: &str, release: QemuRelease) {
     let python = root().join("target/qmp-venv/bin/python");
     if !python.exists() {
-        return skipped(
-            "python_qemu_qmp_client_against_emulated_and_qemu",
-            "no venv at target/qmp-venv (run ci/setup-python.sh)",
-        );
+        return skipped(test, "no venv at target/qmp-venv (run ci/setup-python.sh)");
     }
-    let dir = TempDir::new("py");
+    let dir = TempDir::new(test);
     let esock = dir.0.join("emul.sock");
-    let _e = serve_on_unix(&esock);
+    let _e = serve_on_unix_as(&esock, release);
     wait_for(&esock);
     let ours = run_client(&python, &esock);
     assert_eq!(ours["capabilities"], serde_json::json!(["oob"]));
     assert_eq!(ours["events"], serde_json::json!(["STOP", "RESUME"]));
     assert_eq!(ours["status_stopped"]["status"], "paused");
     assert_eq!(ours["status_before"]["status"], "running");
+    let (major, minor, micro) = release.version();
     assert_eq!(
         ours["version"],
-        serde_json::json!({"major": 7, "minor": 2, "micro": 22})
+        serde_json::json!({"major": major, "minor": minor, "micro": micro})
     );
 
-    let Some(qemu) = which("qemu-system-x86_64") else {
-        return skipped(
-            "python_qemu_qmp_client_against_emulated_and_qemu (QEMU half)",
-            "qemu-system-x86_64 not found in PATH",
-        );
+    let qemu = match Qemu::find(release) {
+        Ok(q) => q,
+        Err(why) => return skipped(&format!("{test} (QEMU half)"), &why),
     };
     let qsock = dir.0.join("qemu.sock");
-    let _q = qemu_on_unix(&qemu, &qsock);
+    let _q = qemu_on_unix(Path::new(&qemu.system), &qsock);
     wait_for(&qsock);
     let theirs = run_client(&python, &qsock);
     let (ours, theirs) = (settle_quit(ours), settle_quit(theirs));

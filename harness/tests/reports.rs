@@ -11,32 +11,34 @@ macro_rules! skipped {
     }};
 }
 
-use qmpspec::checks::{self, CheckResult, Ctx, Outcome, Status, TranscriptEntry};
-use qmpspec::endpoint::Dir;
+use qmpspec::checks::{self, CheckResult, Ctx, Outcome, Reason, Status};
+use qmpspec::endpoint::{Dir, Entry};
 use qmpspec::monitor::emulated_target;
-use qmpspec::report::{self, rfc3339, Format, RunReport};
+use qmpspec::report::{self, rfc3339, Format, MatrixReport, RunReport};
+use qmpspec::spec::{Clause, Party};
 use serde_json::json;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-fn entry(dir: Dir, at_ms: u64, bytes: &[u8]) -> TranscriptEntry {
-    TranscriptEntry {
+fn entry(dir: Dir, at_ms: u64, bytes: &[u8]) -> Entry {
+    Entry {
         dir,
         at: Duration::from_millis(at_ms),
         bytes: bytes.to_vec(),
     }
 }
 
-fn result(id: &str, status: Status, message: &str, t: Vec<TranscriptEntry>) -> CheckResult {
+fn result(id: &str, status: Status, message: &str, t: Vec<Entry>) -> CheckResult {
     let mut outcome = match status {
         Status::Pass => Outcome::pass(message),
-        Status::Fail => Outcome::fail(checks::by_id(id).unwrap().clause, message),
-        Status::Warn => Outcome::warn(checks::by_id(id).unwrap().clause, message),
+        Status::Fail => Outcome::broken(checks::by_id(id).unwrap().clause, message),
+        // A MUST reported as a warning, with the reason, and another clause than the check's.
+        Status::Warn => Outcome::warn_because(Clause::ReplyError, Reason::QemuConvention, message),
         Status::Skip => Outcome::skip(message),
         Status::Error => Outcome::error(message),
     };
     outcome.transcript = t;
     CheckResult {
-        check: *checks::by_id(id).unwrap(),
+        check: checks::by_id(id).unwrap().subject(),
         outcome,
         duration: Duration::from_millis(12),
     }
@@ -48,6 +50,7 @@ fn hostile_run() -> RunReport {
     let greeting = br#"{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "<b>&\"x\"</b>"}, "capabilities": ["oob"]}}"#;
     RunReport {
         tool_version: "9.9.9".into(),
+        judged: Party::Server,
         target: "spawn:evil <server> & 'co'".into(),
         greeting: Some(
             json!({"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "<b>&\"x\"</b>"}, "capabilities": ["oob"]}}),
@@ -139,6 +142,22 @@ fn junit_report_snapshot_and_well_formed() {
     insta::assert_snapshot!("hostile_junit", redact_text(&x, &run));
 }
 
+/// The text report (the console's) shows the endpoint's control characters escaped: an
+/// endpoint cannot drive the terminal through it, coloured or not.
+#[test]
+fn text_report_snapshot_escapes_control_characters() {
+    let run = hostile_run();
+    let t = report::render(&run, Format::Text);
+    assert!(!t.contains('\u{1b}') && !t.contains('\u{1}'), "{t}");
+    assert!(t.contains("`x` \\u{1b}[31m"), "{t}");
+    let painted = report::text::render_painted(&run, true);
+    assert_eq!(
+        painted.matches('\u{1b}').count(),
+        2 * (run.results.len() + 1)
+    );
+    insta::assert_snapshot!("hostile_text", t);
+}
+
 #[test]
 fn markdown_report_snapshot() {
     let run = hostile_run();
@@ -167,6 +186,7 @@ fn json_report_of(target: qmpspec::endpoint::Target, ids: &[&str]) -> serde_json
     let results = checks::run(&ctx, &selected, 1, |_| {});
     let run = RunReport {
         tool_version: env!("CARGO_PKG_VERSION").into(),
+        judged: Party::Server,
         target: ctx.target.description(),
         greeting: None,
         started,
@@ -250,5 +270,189 @@ fn json_report_of_a_real_run_against_qemu_7_2() {
         ".tool.version" => "[version]",
         ".checks[].duration_ms" => "[duration]",
         ".checks[].transcript[].at_ms" => "[at]",
+    });
+}
+
+// ---- matrix reports ----------------------------------------------------------------------
+
+/// The hostile run beside a calm one of the same checks (another version, other outcomes):
+/// a matrix whose rows agree on some checks and differ on others.
+fn hostile_matrix() -> MatrixReport {
+    let hostile = hostile_run();
+    let mut calm = hostile_run();
+    calm.target = "spawn:calm-qmp-server --stdio".into();
+    calm.greeting = Some(
+        json!({"QMP": {"version": {"qemu": {"micro": 2, "minor": 0, "major": 10}, "package": "calm"}, "capabilities": []}}),
+    );
+    calm.duration = Duration::from_millis(987);
+    let statuses = [
+        Status::Pass,
+        Status::Pass,
+        Status::Warn,
+        Status::Error,
+        Status::Error,
+    ];
+    for (r, s) in calm.results.iter_mut().zip(statuses) {
+        let mut again = result(r.check.id, s, &format!("calm: {s}"), vec![]);
+        again.outcome.transcript = r.outcome.transcript.clone();
+        *r = again;
+    }
+    MatrixReport {
+        tool_version: hostile.tool_version.clone(),
+        started: hostile.started,
+        duration: Duration::from_millis(1500),
+        runs: vec![hostile, calm],
+    }
+}
+
+fn redact_matrix(s: &str, m: &MatrixReport) -> String {
+    s.replace(&rfc3339(m.started), "[started]")
+        .replace(&m.tool_version, "[version]")
+}
+
+#[test]
+fn matrix_text_snapshot_marks_the_rows_that_differ() {
+    let m = hostile_matrix();
+    let t = report::render_matrix(&m, Format::Text);
+    let row = |id: &str| t.lines().find(|l| l.starts_with(id)).unwrap().to_string();
+    assert!(row("greeting.first").ends_with("PASS         PASS"), "{t}");
+    assert!(row("framing.objects-only").ends_with("FAIL         PASS         <- differs"));
+    assert!(row("encoding.single-quotes").ends_with("WARN         WARN"));
+    assert!(row("oob.overtake").ends_with("ERROR        ERROR"));
+    assert!(t.ends_with("outcomes differ on 2 checks\n"), "{t}");
+    assert!(!t.contains('\u{1b}'), "an escape reached the console: {t}");
+    insta::assert_snapshot!("matrix_text", t);
+}
+
+#[test]
+fn matrix_json_snapshot() {
+    let m = hostile_matrix();
+    let v: serde_json::Value =
+        serde_json::from_str(&report::render_matrix(&m, Format::Json)).unwrap();
+    assert_eq!(v["columns"], json!(["QEMU 7.2.22", "QEMU 10.0.2"]));
+    assert_eq!(
+        v["differing"],
+        json!(["framing.objects-only", "events.shape"])
+    );
+    assert_eq!(v["matrix"][1]["outcomes"], json!(["fail", "pass"]));
+    assert_eq!(v["matrix"][1]["differs"], true);
+    assert_eq!(v["summary"]["error"], 3);
+    // Each run is the single-target report, as the contract has it, plus its column.
+    let single = report::json_value(&m.runs[1]);
+    let mut run = v["runs"][1].clone();
+    assert_eq!(run["column"], "QEMU 10.0.2");
+    run.as_object_mut().unwrap().remove("column");
+    assert_eq!(run, single);
+    insta::assert_json_snapshot!("matrix_json", v, {
+        ".started" => "[started]",
+        ".tool.version" => "[version]",
+        ".runs[].started" => "[started]",
+        ".runs[].tool.version" => "[version]",
+    });
+}
+
+#[test]
+fn matrix_junit_has_a_suite_per_target() {
+    let m = hostile_matrix();
+    let x = report::render_matrix(&m, Format::Junit);
+    let doc = roxmltree::Document::parse(&x).expect("well-formed XML");
+    let suites: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    assert_eq!(suites.len(), 2);
+    assert_eq!(
+        suites[1].attribute("name"),
+        Some("qmpspec QEMU 10.0.2 (spawn:calm-qmp-server --stdio)")
+    );
+    for (s, failures) in suites.iter().zip(["1", "0"]) {
+        assert_eq!(s.attribute("tests"), Some("5"));
+        assert_eq!(s.attribute("failures"), Some(failures));
+    }
+    insta::assert_snapshot!("matrix_junit", redact_matrix(&x, &m));
+}
+
+#[test]
+fn matrix_markdown_links_cells_to_findings() {
+    let m = hostile_matrix();
+    let md = report::render_matrix(&m, Format::Markdown);
+    assert!(!md.contains("<script>"));
+    assert!(md.contains(
+        "| `framing.objects-only` | `frame.objects-only` | **[fail](#c1-framing.objects-only)** | **pass** | **differs** |"
+    ), "{md}");
+    // Every linked finding is there, with its transcript.
+    for anchor in [
+        "c1-framing.objects-only",
+        "c1-oob.overtake",
+        "c2-encoding.single-quotes",
+        "c2-events.shape",
+    ] {
+        assert!(md.contains(&format!("(#{anchor})")), "{anchor}");
+        assert!(md.contains(&format!("<a id=\"{anchor}\"></a>")), "{anchor}");
+    }
+    assert!(md.contains("## Outcomes that differ"));
+    insta::assert_snapshot!("matrix_markdown", redact_matrix(&md, &m));
+}
+
+#[test]
+fn matrix_html_is_self_contained_and_every_cell_reachable() {
+    let m = hostile_matrix();
+    let h = report::render_matrix(&m, Format::Html);
+    for bad in [
+        "<script", "http://", "https://", "src=", "<b>", "\u{1b}", "\u{1}",
+    ] {
+        assert!(!h.contains(bad), "the HTML report contains {bad:?}");
+    }
+    for (c, run) in m.runs.iter().enumerate() {
+        for r in &run.results {
+            let id = format!("c{}-{}", c + 1, r.check.id);
+            assert!(h.contains(&format!("href=\"#{id}\"")), "{id}");
+            assert!(h.contains(&format!("<details id=\"{id}\"")), "{id}");
+        }
+    }
+    assert_eq!(h.matches("<tr class=\"differs\">").count(), 2);
+    insta::assert_snapshot!("matrix_html", redact_matrix(&h, &m));
+}
+
+/// The same checks against the emulated monitor as QEMU 7.2 and as QEMU 10.0.2 with
+/// `drop-id`: real runs, side by side.
+#[test]
+fn a_real_matrix_of_two_emulated_monitors() {
+    use qmpspec::monitor::{emulated_target_as, Fault, QemuRelease};
+    let targets = [
+        emulated_target(&[], None),
+        emulated_target_as(QemuRelease::V10_0, &[Fault::DropId], None),
+    ];
+    let m = qmpspec::CheckRun::new()
+        .only(["greeting.first", "greeting.shape", "ids.echo-on-error"])
+        .run_matrix(&targets)
+        .unwrap();
+    assert_eq!(m.columns(), ["QEMU 7.2.22", "QEMU 10.0.2"]);
+    let rows = m.rows();
+    let cells = |id: &str| -> Vec<Status> {
+        rows.iter()
+            .find(|r| r.check.id == id)
+            .unwrap()
+            .cells
+            .iter()
+            .map(|c| c.outcome.status)
+            .collect()
+    };
+    assert_eq!(cells("greeting.first"), [Status::Pass, Status::Pass]);
+    assert_eq!(cells("ids.echo-on-error"), [Status::Pass, Status::Fail]);
+    assert_eq!(cells("greeting.shape"), [Status::Pass, Status::Pass]);
+    let differing: Vec<&str> = m.differing().iter().map(|r| r.check.id).collect();
+    assert_eq!(differing, ["ids.echo-on-error"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&report::render_matrix(&m, Format::Json)).unwrap();
+    insta::assert_json_snapshot!("emulated_matrix_json", v, {
+        ".started" => "[started]",
+        ".duration_ms" => "[duration]",
+        ".tool.version" => "[version]",
+        ".runs[].started" => "[started]",
+        ".runs[].duration_ms" => "[duration]",
+        ".runs[].tool.version" => "[version]",
+        ".runs[].checks[].duration_ms" => "[duration]",
+        ".runs[].checks[].transcript[].at_ms" => "[at]",
     });
 }

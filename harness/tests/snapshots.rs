@@ -1,14 +1,15 @@
 //! Transcript snapshots: a fixed, seeded set of scenarios (greeting, negotiation, commands,
 //! errors, events, malformed input, generated arguments) played against the emulated monitor
-//! and against QEMU 7.2, each transcript compared with its committed insta snapshot
-//! (`tests/snapshots/`), so that a change of behaviour in either shows up as a snapshot diff.
+//! and against QEMU, 7.2 and 10.0.2 (the monitor answering as each), each transcript compared
+//! with its committed insta snapshot (`tests/snapshots/`), so that a change of behaviour in
+//! any shows up as a snapshot diff.
 //!
 //! Redacted: event timestamps, the version numbers and the package string (the same scenario
-//! then matches every build of QEMU 7.2). Everything else is byte for byte what came back,
-//! member order included; `\r\n` line ends are shown as `⏎`. The emulated monitor's
-//! transcripts are also held equal to the recorded QEMU 7.2 ones.
+//! then matches every build of a QEMU release). Everything else is byte for byte what came
+//! back, member order included; `\r\n` line ends are shown as `⏎`. The emulated monitor's
+//! transcripts are also held equal to the recorded QEMU ones of the same release.
 //!
-//! The QEMU snapshots are skipped, loudly, when `qemu-system-x86_64` is missing or not 7.2.
+//! The QEMU snapshots are skipped, loudly, when that QEMU is missing (or another version).
 //! A missing snapshot is never written silently: insta fails the assertion (and writes a
 //! `.snap.new` to review, or nothing under `INSTA_UPDATE=no`, as CI sets). Create or update
 //! them with `INSTA_UPDATE=always cargo test --test snapshots` (or `cargo insta review`), read
@@ -25,7 +26,7 @@ macro_rules! skipped {
 
 mod common;
 
-use common::live::not_qemu_7_2;
+use common::live::{Qemu, QemuRelease};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use qmpspec::endpoint::{Connection, Target};
@@ -320,19 +321,37 @@ fn snapshot_all(prefix: &str, target: &Target) {
     }
 }
 
+/// The snapshot name prefix of the emulated monitor answering as `release`.
+fn emulated_prefix(release: QemuRelease) -> String {
+    match release {
+        QemuRelease::V7_2 => "emulated".into(),
+        r => format!("emulated-{r}"),
+    }
+}
+
 #[test]
 fn emulated_monitor_transcripts() {
-    snapshot_all("emulated", &qmpspec::monitor::emulated_target(&[], None));
+    for release in QemuRelease::ALL {
+        let target = qmpspec::monitor::emulated_target_as(release, &[], None);
+        snapshot_all(&emulated_prefix(release), &target);
+    }
+}
+
+fn qemu_transcripts(release: QemuRelease) {
+    match Qemu::find(release) {
+        Ok(q) => snapshot_all(&format!("qemu-{release}"), &q.system_target()),
+        Err(why) => skipped!("SKIPPED: QEMU {release} transcript snapshots: {why}"),
+    }
 }
 
 #[test]
 fn qemu_7_2_transcripts() {
-    match not_qemu_7_2("qemu-system-x86_64") {
-        None => snapshot_all("qemu-7.2", &Target::qemu(None)),
-        Some(why) => skipped!(
-            "SKIPPED: QEMU 7.2 transcript snapshots: {why} (install qemu-system-x86 7.2: ci/setup.sh)"
-        ),
-    }
+    qemu_transcripts(QemuRelease::V7_2)
+}
+
+#[test]
+fn qemu_10_0_transcripts() {
+    qemu_transcripts(QemuRelease::V10_0)
 }
 
 #[test]
@@ -350,10 +369,10 @@ fn redaction_keeps_everything_but_volatile_values() {
     assert_eq!(show(b"a\x01\xff\r"), "a\\u{1}\\xff\\r");
 }
 
-/// The emulated monitor answers the whole scenario set exactly as QEMU 7.2 did when its
-/// snapshots were recorded (compared with the committed files: no QEMU needed).
+/// The emulated monitor answers the whole scenario set exactly as QEMU 7.2 and 10.0.2 did
+/// when their snapshots were recorded (compared with the committed files: no QEMU needed).
 #[test]
-fn emulated_monitor_matches_the_recorded_qemu_7_2_transcripts() {
+fn emulated_monitor_matches_the_recorded_qemu_transcripts() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
     let body = |name: &str| {
         let text = std::fs::read_to_string(dir.join(name))
@@ -364,10 +383,12 @@ fn emulated_monitor_matches_the_recorded_qemu_7_2_transcripts() {
             .unwrap_or_default()
             .to_string()
     };
-    for sc in scenarios() {
-        let emulated = body(&format!("emulated-{}.snap", sc.name));
-        let qemu = body(&format!("qemu-7.2-{}.snap", sc.name));
-        assert!(!qemu.is_empty(), "{}: empty snapshot", sc.name);
-        assert_eq!(emulated, qemu, "scenario {}", sc.name);
+    for release in QemuRelease::ALL {
+        for sc in scenarios() {
+            let emulated = body(&format!("{}-{}.snap", emulated_prefix(release), sc.name));
+            let qemu = body(&format!("qemu-{release}-{}.snap", sc.name));
+            assert!(!qemu.is_empty(), "{release} {}: empty snapshot", sc.name);
+            assert_eq!(emulated, qemu, "QEMU {release}, scenario {}", sc.name);
+        }
     }
 }

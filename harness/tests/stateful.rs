@@ -135,13 +135,17 @@ fn run_state_change(live: &mut Live, s: &Model, cmd: Command, event: &str) {
     if s.changed {
         let e = live
             .client
-            .events
+            .events()
             .get(live.events_seen)
             .expect("event before reply");
         assert_eq!(e.name, event);
         live.events_seen += 1;
     }
-    assert_eq!(live.client.events.len(), live.events_seen, "no other event");
+    assert_eq!(
+        live.client.events().len(),
+        live.events_seen,
+        "no other event"
+    );
 }
 
 fn run_op(mut live: Live, s: &Model, op: Op) -> Live {
@@ -197,7 +201,7 @@ fn run_op(mut live: Live, s: &Model, op: Op) -> Live {
         }
         Op::OobNotAllowed(id) => {
             let cmd = Command::new("query-status").id(id).out_of_band();
-            if live.client.session.oob_enabled() {
+            if live.client.session().oob_enabled() {
                 let desc = "The command query-status does not support OOB";
                 expect_err(&mut live, cmd, "GenericError", desc);
             } else {
@@ -207,9 +211,9 @@ fn run_op(mut live: Live, s: &Model, op: Op) -> Live {
         }
     }
     assert!(
-        live.client.violations.is_empty(),
+        live.client.violations().is_empty(),
         "violations: {:?}",
-        live.client.violations
+        live.client.violations()
     );
     live
 }

@@ -1,64 +1,20 @@
 //! Commands: unknown commands, commands without id or with empty arguments, argument checking.
 
-use super::probe::{describe, with_probe, Probe, Step};
-use super::{Check, Ctx, Outcome};
+use super::probe::{show_id, with_probe, Probe, Step};
+use super::{Ctx, Outcome, Reason};
 use crate::message::Command;
+use crate::spec::Clause;
 use serde_json::{json, Value};
-
-pub const CHECKS: &[Check] = &[
-    Check {
-        id: "commands.unknown",
-        clause: "reply.error",
-        title: "an unknown command fails with CommandNotFound",
-        run: unknown,
-    },
-    Check {
-        id: "commands.without-id",
-        clause: "cmd.shape",
-        title: "a command without id is answered without id",
-        run: without_id,
-    },
-    Check {
-        id: "commands.empty-arguments",
-        clause: "cmd.shape",
-        title: "\"arguments\": {} is the same as no arguments",
-        run: empty_arguments,
-    },
-    Check {
-        id: "commands.arg-unknown",
-        clause: "compat.arg-check",
-        title: "an unknown argument is an error",
-        run: arg_unknown,
-    },
-    Check {
-        id: "commands.arg-wrong-type",
-        clause: "compat.arg-check",
-        title: "an argument of the wrong type is an error",
-        run: arg_wrong_type,
-    },
-    Check {
-        id: "commands.arg-missing",
-        clause: "compat.arg-check",
-        title: "a missing required argument is an error",
-        run: arg_missing,
-    },
-    Check {
-        id: "commands.query-commands",
-        clause: "reply.return",
-        title: "query-commands lists the commands by name",
-        run: query_commands,
-    },
-];
 
 /// Names listed by `query-commands`, or the outcome explaining why they could not be had.
 pub(super) fn command_names(p: &mut Probe) -> Step<Vec<String>> {
     let v = p.ok(
-        "reply.return",
+        Clause::ReplyReturn,
         Command::new("query-commands").id("commands"),
     )?;
     let Some(arr) = v.as_array() else {
-        return Err(Outcome::fail(
-            "reply.return",
+        return Err(Outcome::broken(
+            Clause::ReplyReturn,
             format!(
                 "query-commands returned {}, not an array",
                 super::probe::short(&v.to_string())
@@ -70,8 +26,8 @@ pub(super) fn command_names(p: &mut Probe) -> Step<Vec<String>> {
         match c.get("name").and_then(Value::as_str) {
             Some(n) => names.push(n.to_string()),
             None => {
-                return Err(Outcome::fail(
-                    "reply.return",
+                return Err(Outcome::broken(
+                    Clause::ReplyReturn,
                     format!(
                         "query-commands element {i} has no string name: {}",
                         super::probe::short(&c.to_string())
@@ -83,41 +39,32 @@ pub(super) fn command_names(p: &mut Probe) -> Step<Vec<String>> {
     Ok(names)
 }
 
-/// `cmd` must be refused (with any error) and the endpoint must stay usable.
-fn must_refuse(p: &mut Probe, clause: &str, cmd: Command) -> Step<Option<Outcome>> {
-    let what = describe(&cmd);
-    let r = p.exec_in(clause, cmd)?;
-    Ok(match r.error() {
-        None => Some(Outcome::fail(clause, format!("{what} succeeded"))),
-        Some(_) => None,
-    })
-}
-
-fn unknown(ctx: &Ctx) -> Outcome {
+pub(super) fn unknown(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let r = p.exec_in(
-            "reply.error",
+            Clause::ReplyError,
             Command::new("qmpspec-no-such-command").id("unknown"),
         )?;
         let Some(e) = r.error() else {
-            return Ok(Outcome::fail(
-                "reply.error",
+            return Ok(Outcome::broken(
+                Clause::ReplyError,
                 "the unknown command qmpspec-no-such-command succeeded",
             ));
         };
         if r.id != Some(json!("unknown")) {
-            return Ok(Outcome::fail(
-                "cmd.id-echo",
+            return Ok(Outcome::broken(
+                Clause::CmdIdEcho,
                 format!(
                     "the error for an unknown command carries id {}",
-                    r.id.as_ref().map_or("none".into(), Value::to_string)
+                    show_id(r.id.as_ref())
                 ),
             ));
         }
         if e.class != "CommandNotFound" {
-            return Ok(Outcome::warn(
-                "reply.error",
+            return Ok(Outcome::warn_because(
+                Clause::ReplyError,
+                Reason::QemuConvention,
                 format!("an unknown command failed with {e}; QEMU uses CommandNotFound"),
             ));
         }
@@ -125,26 +72,26 @@ fn unknown(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn without_id(ctx: &Ctx) -> Outcome {
+pub(super) fn without_id(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let r = p.exec(Command::new("query-version"))?;
         if let Some(e) = r.error() {
-            return Ok(Outcome::fail(
-                "cmd.shape",
+            return Ok(Outcome::broken(
+                Clause::CmdShape,
                 format!("query-version without id failed: {e}"),
             ));
         }
         if let Some(id) = &r.id {
-            return Ok(Outcome::fail(
-                "cmd.id-echo",
+            return Ok(Outcome::broken(
+                Clause::CmdIdEcho,
                 format!("the reply to a command without id carries id {id}"),
             ));
         }
         let r = p.exec(Command::new("qmpspec-no-such-command"))?;
         if r.error().is_none() {
-            return Ok(Outcome::fail(
-                "reply.error",
+            return Ok(Outcome::broken(
+                Clause::ReplyError,
                 "an unknown command without id succeeded",
             ));
         }
@@ -154,35 +101,33 @@ fn without_id(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn empty_arguments(ctx: &Ctx) -> Outcome {
+pub(super) fn empty_arguments(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let mut cmd = Command::new("query-version").id("empty-args");
         cmd.arguments = Some(serde_json::Map::new());
-        p.ok("cmd.shape", cmd)?;
+        p.ok(Clause::CmdShape, cmd)?;
         Ok(Outcome::pass(
             "query-version with \"arguments\": {} succeeded",
         ))
     })
 }
 
-fn arg_unknown(ctx: &Ctx) -> Outcome {
+pub(super) fn arg_unknown(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let cmd = Command::new("query-version")
             .arg("qmpspec-bogus", 1)
             .id("bogus-arg");
-        if let Some(o) = must_refuse(p, "compat.arg-check", cmd)? {
-            return Ok(o);
-        }
-        p.ok("reply.return", Command::new("query-version").id("after"))?;
+        p.expect_error(Clause::CompatArgCheck, cmd)?;
+        p.still_answers(Clause::ReplyReturn)?;
         Ok(Outcome::pass(
             "query-version with an unknown argument was refused",
         ))
     })
 }
 
-fn arg_wrong_type(ctx: &Ctx) -> Outcome {
+pub(super) fn arg_wrong_type(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         // qmp_capabilities is the one command every endpoint has; its `enable` is an array.
         p.greeting()?;
@@ -190,9 +135,7 @@ fn arg_wrong_type(ctx: &Ctx) -> Outcome {
             let cmd = Command::new("qmp_capabilities")
                 .arg("enable", v)
                 .id(format!("enable-{n}"));
-            if let Some(o) = must_refuse(p, "compat.arg-check", cmd)? {
-                return Ok(o);
-            }
+            p.expect_error(Clause::CompatArgCheck, cmd)?;
         }
         p.negotiate()?;
         Ok(Outcome::pass(
@@ -201,7 +144,7 @@ fn arg_wrong_type(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn arg_missing(ctx: &Ctx) -> Outcome {
+pub(super) fn arg_missing(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let names = command_names(p)?;
@@ -214,22 +157,18 @@ fn arg_missing(ctx: &Ctx) -> Outcome {
                 "no known side-effect-free command with a required argument (qom-list, qom-get)",
             ));
         };
-        if let Some(o) = must_refuse(p, "compat.arg-check", Command::new(name).id("missing"))? {
-            return Ok(o);
-        }
+        p.expect_error(Clause::CompatArgCheck, Command::new(name).id("missing"))?;
         // With the argument of the wrong type.
         let cmd = Command::new(name).arg("path", 42).id("wrong-type");
-        if let Some(o) = must_refuse(p, "compat.arg-check", cmd)? {
-            return Ok(o);
-        }
-        p.ok("reply.return", Command::new("query-version").id("after"))?;
+        p.expect_error(Clause::CompatArgCheck, cmd)?;
+        p.still_answers(Clause::ReplyReturn)?;
         Ok(Outcome::pass(format!(
             "{name} without its required argument, and with path as a number, was refused"
         )))
     })
 }
 
-fn query_commands(ctx: &Ctx) -> Outcome {
+pub(super) fn query_commands(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let names = command_names(p)?;
@@ -238,8 +177,8 @@ fn query_commands(ctx: &Ctx) -> Outcome {
             .filter(|n| !names.iter().any(|x| x == n))
             .collect();
         if !missing.is_empty() {
-            return Ok(Outcome::fail(
-                "reply.return",
+            return Ok(Outcome::broken(
+                Clause::ReplyReturn,
                 format!("query-commands does not list {missing:?}, which just ran"),
             ));
         }

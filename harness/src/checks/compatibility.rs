@@ -2,26 +2,12 @@
 
 use super::commands::command_names;
 use super::probe::{short, with_probe};
-use super::{Check, Ctx, Outcome};
+use super::{Ctx, Outcome, Reason};
 use crate::message::Command;
+use crate::spec::Clause;
 use serde_json::Value;
 
-pub const CHECKS: &[Check] = &[
-    Check {
-        id: "compatibility.schema",
-        clause: "reply.return",
-        title: "query-qmp-schema describes every command query-commands lists",
-        run: schema,
-    },
-    Check {
-        id: "compatibility.downstream-names",
-        clause: "downstream.names",
-        title: "names starting with __ have the form __RFQDN_name",
-        run: downstream_names,
-    },
-];
-
-fn schema(ctx: &Ctx) -> Outcome {
+pub(super) fn schema(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let names = command_names(p)?;
@@ -31,8 +17,8 @@ fn schema(ctx: &Ctx) -> Outcome {
         }
         let v = r.return_value().unwrap_or(Value::Null);
         let Some(entries) = v.as_array() else {
-            return Ok(Outcome::fail(
-                "reply.return",
+            return Ok(Outcome::broken(
+                Clause::ReplyReturn,
                 format!(
                     "query-qmp-schema returned {}, not an array",
                     short(&v.to_string())
@@ -47,8 +33,8 @@ fn schema(ctx: &Ctx) -> Outcome {
                 (Some(n), Some("command")) => commands.push(n),
                 (Some(_), Some(_)) => {}
                 _ => {
-                    return Ok(Outcome::fail(
-                        "reply.return",
+                    return Ok(Outcome::broken(
+                        Clause::ReplyReturn,
                         format!(
                             "schema entry {i} lacks a string name or meta-type: {}",
                             short(&e.to_string())
@@ -62,8 +48,9 @@ fn schema(ctx: &Ctx) -> Outcome {
             .filter(|n| !commands.contains(&n.as_str()))
             .collect();
         if !missing.is_empty() {
-            return Ok(Outcome::warn(
-                "reply.return",
+            return Ok(Outcome::warn_because(
+                Clause::ReplyReturn,
+                Reason::QemuConvention,
                 format!(
                     "{} commands listed by query-commands are not in the schema: {}",
                     missing.len(),
@@ -96,14 +83,15 @@ fn downstream_ok(name: &str) -> bool {
     }
 }
 
-fn downstream_names(ctx: &Ctx) -> Outcome {
+pub(super) fn downstream_names(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let names = command_names(p)?;
         let bad: Vec<&String> = names.iter().filter(|n| !downstream_ok(n)).collect();
         if !bad.is_empty() {
-            return Ok(Outcome::warn(
-                "downstream.names",
+            return Ok(Outcome::warn_because(
+                Clause::DownstreamNames,
+                Reason::Recommended,
                 format!(
                     "commands in the reserved __ namespace without an RFQDN: {}",
                     short(&format!("{bad:?}"))

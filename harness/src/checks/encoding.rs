@@ -1,55 +1,26 @@
 //! Encoding: UTF-8 in, ASCII out, QEMU's single quotes, member order.
 
-use super::probe::{short, with_probe, Step};
-use super::{Check, Ctx, Outcome};
+use super::probe::{show_id, with_probe, Step};
+use super::{Ctx, Outcome};
 use crate::message::Command;
-use serde_json::{json, Value};
+use crate::spec::Clause;
+use serde_json::json;
 
-pub const CHECKS: &[Check] = &[
-    Check {
-        id: "encoding.output-ascii",
-        clause: "enc.output-ascii",
-        title: "non-ASCII input comes back as ASCII with \\u escapes",
-        run: output_ascii,
-    },
-    Check {
-        id: "encoding.input-utf8",
-        clause: "enc.input-utf8",
-        title: "invalid UTF-8 in a string is rejected with an error",
-        run: input_utf8,
-    },
-    Check {
-        id: "encoding.single-quotes",
-        clause: "enc.single-quotes",
-        title: "'single-quoted' strings and the \\' escape are accepted",
-        run: single_quotes,
-    },
-    Check {
-        id: "encoding.member-order",
-        clause: "enc.member-order",
-        title: "command members are accepted in any order",
-        run: member_order,
-    },
-];
-
-fn output_ascii(ctx: &Ctx) -> Outcome {
+pub(super) fn output_ascii(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let id = json!("é€😀 ascii?");
         let r = p.exec(Command::new("query-version").id(id.clone()))?;
         if r.id.as_ref() != Some(&id) {
-            return Ok(Outcome::fail(
-                "cmd.id-echo",
-                format!(
-                    "id {id} came back as {}",
-                    r.id.map_or("nothing".into(), |v| v.to_string())
-                ),
+            return Ok(Outcome::broken(
+                Clause::CmdIdEcho,
+                format!("id {id} came back as {}", show_id(r.id.as_ref())),
             ));
         }
         let bytes = p.received();
         if let Some(pos) = bytes.iter().position(|b| !b.is_ascii()) {
-            return Ok(Outcome::fail(
-                "enc.output-ascii",
+            return Ok(Outcome::broken(
+                Clause::EncOutputAscii,
                 format!("byte 0x{:02x} at offset {pos} of the output", bytes[pos]),
             ));
         }
@@ -68,29 +39,26 @@ const BAD_UTF8: &[(&str, &[u8])] = &[
     ("overlong encoding", b"\xc1\xbf"),
 ];
 
-fn input_utf8(ctx: &Ctx) -> Outcome {
+pub(super) fn input_utf8(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         for (what, seq) in BAD_UTF8 {
             let mut input = b"{\"execute\":\"query-version\",\"id\":\"bad".to_vec();
             input.extend_from_slice(seq);
             input.extend_from_slice(b"\"}\n");
-            let t = p.t();
-            let before = p.raw_then_recover("enc.input-utf8", &input, false, t)?;
+            let before = p.raw_then_recover(Clause::EncInputUtf8, &input, false)?;
             if let Some(ok) = before.iter().find(|r| r.error().is_none()) {
-                return Ok(Outcome::fail(
-                    "enc.input-utf8",
+                return Ok(Outcome::broken(
+                    Clause::EncInputUtf8,
                     format!(
                         "a string with a {what} was accepted (id {})",
-                        ok.id
-                            .as_ref()
-                            .map_or("none".into(), |v| short(&v.to_string()))
+                        show_id(ok.id.as_ref())
                     ),
                 ));
             }
             if before.is_empty() {
-                return Ok(Outcome::fail(
-                    "enc.input-utf8",
+                return Ok(Outcome::broken(
+                    Clause::EncInputUtf8,
                     format!("a string with a {what} drew no reply at all"),
                 ));
             }
@@ -102,43 +70,41 @@ fn input_utf8(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn single_quotes(ctx: &Ctx) -> Outcome {
+pub(super) fn single_quotes(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
-        let t = p.t();
         let before = p.raw_then_recover(
-            "enc.single-quotes",
+            Clause::ReplyOnePerCommand,
             b"{'execute':'query-version','id':'it\\'s \"q\"'}\n",
             true,
-            t,
         )?;
         let want = json!("it's \"q\"");
         let Some(first) = before.first() else {
-            return Ok(Outcome::fail(
-                "reply.one-per-command",
+            return Ok(Outcome::broken(
+                Clause::ReplyOnePerCommand,
                 "a command in single quotes drew no reply",
             ));
         };
         match first.error() {
-            Some(e) => Ok(Outcome::warn(
-                "enc.single-quotes",
+            Some(e) => Ok(Outcome::broken(
+                Clause::EncSingleQuotes,
                 format!("a command in single quotes was refused ({e}); QEMU accepts them"),
             )),
             None if first.id.as_ref() == Some(&want) => Ok(Outcome::pass(
                 "single-quoted command accepted, id echoed in double quotes",
             )),
-            None => Ok(Outcome::fail(
-                "cmd.id-echo",
+            None => Ok(Outcome::broken(
+                Clause::CmdIdEcho,
                 format!(
                     "single-quoted id {want} came back as {}",
-                    first.id.as_ref().map_or("nothing".into(), Value::to_string)
+                    show_id(first.id.as_ref())
                 ),
             )),
         }
     })
 }
 
-fn member_order(ctx: &Ctx) -> Outcome {
+pub(super) fn member_order(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| -> Step<Outcome> {
         p.negotiate()?;
         let orders: [&[u8]; 3] = [
@@ -147,34 +113,14 @@ fn member_order(ctx: &Ctx) -> Outcome {
             b"{\"id\":\"order-3\",\"execute\":\"query-version\",\"arguments\":{}}\n",
         ];
         for (i, o) in orders.iter().enumerate() {
-            let t = p.t();
-            let before = p.raw_then_recover("enc.member-order", o, false, t)?;
-            let want = json!(format!("order-{}", i + 1));
-            match before.as_slice() {
-                [r] if r.error().is_none() && r.id.as_ref() == Some(&want) => {}
-                [r] => {
-                    return Ok(Outcome::fail(
-                        "enc.member-order",
-                        format!(
-                            "members in order #{} drew {}",
-                            i + 1,
-                            match r.error() {
-                                Some(e) => format!("an error: {e}"),
-                                None => format!(
-                                    "a reply with id {}",
-                                    r.id.as_ref().map_or("none".into(), Value::to_string)
-                                ),
-                            }
-                        ),
-                    ))
-                }
-                other => {
-                    return Ok(Outcome::fail(
-                        "reply.one-per-command",
-                        format!("one command drew {} replies", other.len()),
-                    ))
-                }
-            }
+            // Members have no order (enc.member-order): refusing one breaks cmd.shape.
+            let what = format!("a command with its members in order #{}", i + 1);
+            p.expect_one_success(
+                Clause::CmdShape,
+                &what,
+                o,
+                &json!(format!("order-{}", i + 1)),
+            )?;
         }
         Ok(Outcome::pass(
             "execute, arguments and id accepted in three different orders",

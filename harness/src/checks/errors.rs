@@ -2,53 +2,9 @@
 //! report for input that is JSON but not a command.
 
 use super::probe::{short, with_probe, Probe, Step};
-use super::{Check, Ctx, Outcome};
+use super::{Ctx, Outcome, Reason};
 use crate::message::QmpError;
-
-pub const CHECKS: &[Check] = &[
-    Check {
-        id: "errors.shape",
-        clause: "reply.error",
-        title: "error replies carry a string class and a non-empty desc",
-        run: shape,
-    },
-    Check {
-        id: "errors.class-known",
-        clause: "reply.error",
-        title: "error classes are those QAPI defines",
-        run: class_known,
-    },
-    Check {
-        id: "errors.unexpected-member",
-        clause: "cmd.shape",
-        title: "a command with an unexpected member is refused",
-        run: unexpected_member,
-    },
-    Check {
-        id: "errors.missing-execute",
-        clause: "cmd.shape",
-        title: "an object without execute is refused",
-        run: missing_execute,
-    },
-    Check {
-        id: "errors.clashing-members",
-        clause: "cmd.shape",
-        title: "execute together with exec-oob is refused",
-        run: clashing_members,
-    },
-    Check {
-        id: "errors.wrong-member-type",
-        clause: "cmd.shape",
-        title: "execute that is not a string, arguments that are not an object, are refused",
-        run: wrong_member_type,
-    },
-    Check {
-        id: "errors.non-object",
-        clause: "cmd.shape",
-        title: "JSON that is not an object is refused",
-        run: non_object,
-    },
-];
+use crate::spec::Clause;
 
 /// The error classes of QAPI's ErrorClass enum (qapi/error.json).
 pub const KNOWN_CLASSES: &[&str] = &[
@@ -59,38 +15,35 @@ pub const KNOWN_CLASSES: &[&str] = &[
     "KVMMissingCap",
 ];
 
-/// Send each input; each must draw at least one reply, all of them errors, and the endpoint
-/// must answer a well-formed command afterwards. Returns every error seen.
+/// Send each input (each balanced, so that no parser reset is needed between them); each
+/// must draw at least one reply, all of them errors, and the endpoint must answer a
+/// well-formed command afterwards. Returns every error seen.
 pub(super) fn refuse_all(
     p: &mut Probe,
-    clause: &str,
+    clause: Clause,
     inputs: &[(&str, &[u8])],
-    reset: bool,
-) -> Step<Result<Vec<QmpError>, Outcome>> {
+) -> Step<Vec<QmpError>> {
     let mut errors = Vec::new();
     for (what, bytes) in inputs {
-        let t = p
-            .ctx
-            .budget_for(bytes.len(), std::time::Duration::from_millis(5));
-        let before = p.raw_then_recover(clause, bytes, reset, t)?;
+        let before = p.raw_then_recover(clause, bytes, false)?;
         if before.is_empty() {
-            return Ok(Err(Outcome::fail_after(
-                "reply.one-per-command",
+            return Err(Outcome::broken_after(
+                Clause::ReplyOnePerCommand,
                 format!("{what} drew no reply"),
-            )));
+            ));
         }
         if let Some(r) = before.iter().find(|r| r.error().is_none()) {
-            return Ok(Err(Outcome::fail(
+            return Err(Outcome::broken(
                 clause,
                 format!(
                     "{what} was accepted (reply {})",
                     short(&r.return_value().map_or("?".into(), |v| v.to_string()))
                 ),
-            )));
+            ));
         }
         errors.extend(before.iter().filter_map(|r| r.error().cloned()));
     }
-    Ok(Ok(errors))
+    Ok(errors)
 }
 
 /// Inputs that provoke errors of several kinds.
@@ -108,21 +61,19 @@ const PROVOKE: &[(&str, &[u8])] = &[
     ("malformed JSON", b"{\"execute\":}\n"),
 ];
 
-fn provoked(p: &mut Probe) -> Step<Result<Vec<QmpError>, Outcome>> {
+fn provoked(p: &mut Probe) -> Step<Vec<QmpError>> {
     p.negotiate()?;
-    refuse_all(p, "reply.error", PROVOKE, false)
+    refuse_all(p, Clause::ReplyError, PROVOKE)
 }
 
-fn shape(ctx: &Ctx) -> Outcome {
+pub(super) fn shape(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
-        let errors = match provoked(p)? {
-            Ok(e) => e,
-            Err(o) => return Ok(o),
-        };
+        let errors = provoked(p)?;
         // Missing or non-string class/desc are session violations (reply.error) already.
         if let Some(e) = errors.iter().find(|e| e.desc.trim().is_empty()) {
-            return Ok(Outcome::warn(
-                "reply.error",
+            return Ok(Outcome::warn_because(
+                Clause::ReplyError,
+                Reason::QemuConvention,
                 format!("error of class {} has an empty desc", e.class),
             ));
         }
@@ -133,19 +84,16 @@ fn shape(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn class_known(ctx: &Ctx) -> Outcome {
+pub(super) fn class_known(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
-        let errors = match provoked(p)? {
-            Ok(e) => e,
-            Err(o) => return Ok(o),
-        };
+        let errors = provoked(p)?;
         // Downstream extensions may add classes under the reserved `__` prefix.
         if let Some(e) = errors
             .iter()
             .find(|e| !KNOWN_CLASSES.contains(&e.class.as_str()) && !e.class.starts_with("__"))
         {
-            return Ok(Outcome::fail(
-                "reply.error",
+            return Ok(Outcome::broken(
+                Clause::ReplyError,
                 format!(
                     "error class {:?} is not one of QAPI's {KNOWN_CLASSES:?} (desc: {})",
                     e.class,
@@ -166,24 +114,17 @@ fn class_known(ctx: &Ctx) -> Outcome {
 fn envelope(ctx: &Ctx, inputs: &'static [(&'static str, &'static [u8])]) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
-        match refuse_all(p, "cmd.shape", inputs, false)? {
-            Err(o) => Ok(o),
-            Ok(errors) => Ok(Outcome::pass(format!(
-                "{} inputs refused ({})",
-                inputs.len(),
-                short(
-                    &errors
-                        .iter()
-                        .map(|e| e.desc.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
-            ))),
-        }
+        let errors = refuse_all(p, Clause::CmdShape, inputs)?;
+        let descs: Vec<&str> = errors.iter().map(|e| e.desc.as_str()).collect();
+        Ok(Outcome::pass(format!(
+            "{} inputs refused ({})",
+            inputs.len(),
+            short(&descs.join("; "))
+        )))
     })
 }
 
-fn unexpected_member(ctx: &Ctx) -> Outcome {
+pub(super) fn unexpected_member(ctx: &Ctx) -> Outcome {
     envelope(
         ctx,
         &[
@@ -199,7 +140,7 @@ fn unexpected_member(ctx: &Ctx) -> Outcome {
     )
 }
 
-fn missing_execute(ctx: &Ctx) -> Outcome {
+pub(super) fn missing_execute(ctx: &Ctx) -> Outcome {
     envelope(
         ctx,
         &[
@@ -210,7 +151,7 @@ fn missing_execute(ctx: &Ctx) -> Outcome {
     )
 }
 
-fn clashing_members(ctx: &Ctx) -> Outcome {
+pub(super) fn clashing_members(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         let g = p.greeting()?;
         // With oob enabled when offered, so that exec-oob is a legal member on its own.
@@ -221,18 +162,16 @@ fn clashing_members(ctx: &Ctx) -> Outcome {
             "a command with both execute and exec-oob",
             b"{\"execute\":\"query-version\",\"exec-oob\":\"query-version\",\"id\":\"c1\"}\n",
         )];
-        match refuse_all(p, "cmd.shape", inputs, false)? {
-            Err(o) => Ok(o),
-            Ok(e) => Ok(Outcome::pass(format!(
-                "refused{}: {}",
-                if oob { " with oob enabled" } else { "" },
-                e.first().map_or(String::new(), |e| e.to_string())
-            ))),
-        }
+        let e = refuse_all(p, Clause::CmdShape, inputs)?;
+        Ok(Outcome::pass(format!(
+            "refused{}: {}",
+            if oob { " with oob enabled" } else { "" },
+            e.first().map_or(String::new(), |e| e.to_string())
+        )))
     })
 }
 
-fn wrong_member_type(ctx: &Ctx) -> Outcome {
+pub(super) fn wrong_member_type(ctx: &Ctx) -> Outcome {
     envelope(
         ctx,
         &[
@@ -254,7 +193,7 @@ fn wrong_member_type(ctx: &Ctx) -> Outcome {
     )
 }
 
-fn non_object(ctx: &Ctx) -> Outcome {
+pub(super) fn non_object(ctx: &Ctx) -> Outcome {
     envelope(
         ctx,
         &[

@@ -2,37 +2,24 @@
 
 use super::commands::command_names;
 use super::probe::{with_probe, Probe, Step};
-use super::{Check, Ctx, Outcome};
+use super::{Ctx, Outcome};
 use crate::message::{Command, Event};
+use crate::spec::Clause;
 
-pub const CHECKS: &[Check] = &[
-    Check {
-        id: "events.shape",
-        clause: "event.shape",
-        title: "events carry a name, an object data if any, and a sane timestamp",
-        run: shape,
-    },
-    Check {
-        id: "events.not-inside-reply",
-        clause: "event.not-inside-reply",
-        title: "events interleaved with pipelined replies are whole messages",
-        run: not_inside_reply,
-    },
-];
-
-/// Negotiate and make sure `stop` and `cont` (which emit STOP and RESUME) exist.
-fn with_stop_cont(p: &mut Probe) -> Step<Option<Outcome>> {
+/// Negotiate and make sure `stop` and `cont` (which emit STOP and RESUME) exist: a skip
+/// when they do not.
+fn with_stop_cont(p: &mut Probe) -> Step<()> {
     p.negotiate()?;
     let names = command_names(p)?;
     if !["stop", "cont"]
         .iter()
         .all(|n| names.iter().any(|x| x == n))
     {
-        return Ok(Some(Outcome::skip(
+        return Err(Outcome::skip(
             "the endpoint has no stop/cont, the commands known to emit events",
-        )));
+        ));
     }
-    Ok(None)
+    Ok(())
 }
 
 fn timestamp_problem(e: &Event) -> Option<String> {
@@ -54,47 +41,43 @@ fn timestamp_problem(e: &Event) -> Option<String> {
     None
 }
 
-/// Wait until the events named in `want` have arrived, in that order.
-fn wait_events(p: &mut Probe, want: &[&str]) -> Step<Option<Outcome>> {
-    let t = p.t();
-    let arrived = p.wait_for(t, |c| c.events.len() >= want.len())?;
+/// Wait until the events named in `want` have arrived, in that order, each well-formed.
+fn wait_events(p: &mut Probe, want: &[&str]) -> Step<()> {
+    let t = p.budget().reply();
+    let arrived = p.wait_for(t, |c| c.events().len() >= want.len())?;
     let got: Vec<String> = p.events().iter().map(|e| e.name.clone()).collect();
     if !arrived || got != want {
         // A malformed event is a session violation, which then names the cause.
-        return Ok(Some(Outcome::fail_after(
-            "event.shape",
+        return Err(Outcome::broken_after(
+            Clause::EventShape,
             format!("expected events {want:?}, got {got:?}"),
-        )));
+        ));
     }
     for e in p.events().to_vec() {
         if let Some(problem) = timestamp_problem(&e) {
-            return Ok(Some(Outcome::fail(
-                "event.shape",
+            return Err(Outcome::broken(
+                Clause::EventShape,
                 format!("{}: {problem}", e.name),
-            )));
+            ));
         }
         if let Some(d) = e.data_value() {
             if !d.is_object() {
-                return Ok(Some(Outcome::fail(
-                    "event.shape",
+                return Err(Outcome::broken(
+                    Clause::EventShape,
                     format!("{}: data is not an object", e.name),
-                )));
+                ));
             }
         }
     }
-    Ok(None)
+    Ok(())
 }
 
-fn shape(ctx: &Ctx) -> Outcome {
+pub(super) fn shape(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
-        if let Some(o) = with_stop_cont(p)? {
-            return Ok(o);
-        }
-        p.ok("event.shape", Command::new("stop").id("stop"))?;
-        p.ok("event.shape", Command::new("cont").id("cont"))?;
-        if let Some(o) = wait_events(p, &["STOP", "RESUME"])? {
-            return Ok(o);
-        }
+        with_stop_cont(p)?;
+        p.ok(Clause::EventShape, Command::new("stop").id("stop"))?;
+        p.ok(Clause::EventShape, Command::new("cont").id("cont"))?;
+        wait_events(p, &["STOP", "RESUME"])?;
         let ev = p.events().to_vec();
         Ok(Outcome::pass(format!(
             "STOP and RESUME well-formed (timestamp {}.{:06})",
@@ -103,35 +86,21 @@ fn shape(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn not_inside_reply(ctx: &Ctx) -> Outcome {
+pub(super) fn not_inside_reply(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
-        if let Some(o) = with_stop_cont(p)? {
-            return Ok(o);
-        }
-        let mut bytes = Vec::new();
-        let names = ["stop", "cont", "stop", "cont"];
-        for (i, n) in names.iter().enumerate() {
-            bytes.extend(p.client().session.send(Command::new(*n).id(i as u64)));
-        }
-        let t = p.t();
-        if let Err(s) = p.client().conn.send(&bytes, t) {
-            return Err(p.stalled("reply.one-per-command", "sending", s));
-        }
-        if let Err(s) = p.client().wait_replies(names.len(), t * 2) {
-            return Err(p.stalled(
-                "reply.one-per-command",
-                "waiting for replies to stop/cont",
-                s,
-            ));
-        }
-        if let Some(o) = wait_events(p, &["STOP", "RESUME", "STOP", "RESUME"])? {
-            return Ok(o);
-        }
+        with_stop_cont(p)?;
+        let cmds: Vec<Command> = ["stop", "cont", "stop", "cont"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Command::new(*n).id(i as u64))
+            .collect();
+        p.pipeline(&cmds)?;
+        wait_events(p, &["STOP", "RESUME", "STOP", "RESUME"])?;
         // Any event spliced into a reply would have made a frame invalid or ambiguous.
         let frames = p.frames();
         if let Some(Err(e)) = frames.iter().find(|f| f.is_err()) {
-            return Ok(Outcome::fail(
-                "event.not-inside-reply",
+            return Ok(Outcome::broken(
+                Clause::EventNotInsideReply,
                 format!("the output is not a sequence of whole messages: {e}"),
             ));
         }

@@ -1,45 +1,15 @@
 //! Framing: what the server sends is JSON objects terminated by CRLF; what it accepts is a
 //! stream of JSON texts with insignificant whitespace between and inside them.
 
-use super::probe::{with_probe, Probe, Step};
-use super::{Check, Ctx, Outcome};
+use super::probe::{short, with_probe, Probe, Step};
+use super::{Ctx, Outcome};
 use crate::message::Command;
+use crate::session::ReceivedFrame;
+use crate::spec::Clause;
+use crate::text::clip;
 use crate::wire::parse_value;
 use serde_json::json;
 use std::time::Duration;
-
-pub const CHECKS: &[Check] = &[
-    Check {
-        id: "framing.crlf",
-        clause: "frame.crlf",
-        title: "every server message is terminated by CRLF",
-        run: crlf,
-    },
-    Check {
-        id: "framing.objects-only",
-        clause: "frame.objects-only",
-        title: "everything the server sends is a valid JSON object",
-        run: objects_only,
-    },
-    Check {
-        id: "framing.input-line-endings",
-        clause: "cmd.shape",
-        title: "commands ending in LF, CRLF or nothing at all are accepted",
-        run: input_line_endings,
-    },
-    Check {
-        id: "framing.multiline-input",
-        clause: "cmd.shape",
-        title: "a command spread over several lines is one command",
-        run: multiline_input,
-    },
-    Check {
-        id: "framing.whitespace-only",
-        clause: "reply.one-per-command",
-        title: "blank lines and whitespace draw no reply",
-        run: whitespace_only,
-    },
-];
 
 /// A session with a few successes and errors on it, for the output checks.
 fn some_traffic(p: &mut Probe) -> Step<()> {
@@ -50,32 +20,30 @@ fn some_traffic(p: &mut Probe) -> Step<()> {
     Ok(())
 }
 
-fn crlf(ctx: &Ctx) -> Outcome {
+pub(super) fn crlf(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         some_traffic(p)?;
         // Give the last terminator a moment to arrive if it came in a separate write.
         let mut frames = p.frames();
-        if matches!(frames.last(), Some(Ok((_, t))) if t.is_empty()) {
-            p.wait_for(Duration::from_millis(200), |c| {
-                c.conn
-                    .transcript()
-                    .entries
-                    .last()
-                    .is_some_and(|e| e.bytes.ends_with(b"\n"))
-            })?;
+        let unterminated = |frames: &[Result<ReceivedFrame, _>]| matches!(frames.last(), Some(Ok(f)) if f.terminator.is_empty());
+        if unterminated(&frames) {
+            p.wait_for(Duration::from_millis(200), |c| !unterminated(&c.frames()))?;
             frames = p.frames();
         }
         let n = frames.len();
         for (i, f) in frames.iter().enumerate() {
-            let Ok((text, term)) = f else { continue };
-            if !term.starts_with(b"\r\n") {
-                let shown = String::from_utf8_lossy(term).into_owned();
-                return Ok(Outcome::fail(
-                    "frame.crlf",
+            let Ok(ReceivedFrame { text, terminator }) = f else {
+                continue;
+            };
+            if !terminator.starts_with(b"\r\n") {
+                let shown = String::from_utf8_lossy(terminator).into_owned();
+                return Ok(Outcome::broken(
+                    Clause::FrameCrlf,
                     format!(
-                        "message {} of {n} ({}...) is followed by {shown:?}, not CRLF",
+                        "message {} of {n} ({}) is followed by {shown:?}, not CRLF",
                         i + 1,
-                        String::from_utf8_lossy(&text[..text.len().min(40)])
+                        // Its first 40 characters, then "...".
+                        clip(&String::from_utf8_lossy(text), 43)
                     ),
                 ));
             }
@@ -86,34 +54,33 @@ fn crlf(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn objects_only(ctx: &Ctx) -> Outcome {
+pub(super) fn objects_only(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         some_traffic(p)?;
-        let t = p.t();
-        p.raw_then_recover("frame.objects-only", b"{\"execute\":}\n", false, t)?;
+        p.raw_then_recover(Clause::FrameObjectsOnly, b"{\"execute\":}\n", false)?;
         let frames = p.frames();
         for f in &frames {
             match f {
                 Err(e) => {
-                    return Ok(Outcome::fail(
-                        "frame.objects-only",
+                    return Ok(Outcome::broken(
+                        Clause::FrameObjectsOnly,
                         format!("server output is not JSON: {e}"),
                     ))
                 }
-                Ok((text, _)) => match parse_value(text, false) {
+                Ok(ReceivedFrame { text, .. }) => match parse_value(text, false) {
                     Ok(v) if v.is_object() => {}
                     Ok(v) => {
-                        return Ok(Outcome::fail(
-                            "frame.objects-only",
+                        return Ok(Outcome::broken(
+                            Clause::FrameObjectsOnly,
                             format!("server sent a JSON {}, not an object", json_kind(&v)),
                         ))
                     }
                     Err(e) => {
-                        return Ok(Outcome::fail(
-                            "frame.objects-only",
+                        return Ok(Outcome::broken(
+                            Clause::FrameObjectsOnly,
                             format!(
                                 "server sent invalid JSON ({e}): {}",
-                                String::from_utf8_lossy(&text[..text.len().min(80)])
+                                short(&String::from_utf8_lossy(text))
                             ),
                         ))
                     }
@@ -131,7 +98,7 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
     crate::message::JsonType::of(v).name()
 }
 
-fn input_line_endings(ctx: &Ctx) -> Outcome {
+pub(super) fn input_line_endings(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let inputs: [(&str, &[u8], usize); 3] = [
@@ -152,16 +119,15 @@ fn input_line_endings(ctx: &Ctx) -> Outcome {
             ),
         ];
         for (what, bytes, n) in inputs {
-            let t = p.t();
-            let before = p.raw_then_recover("cmd.shape", bytes, false, t)?;
+            let before = p.raw_then_recover(Clause::CmdShape, bytes, false)?;
             let oks = before.iter().filter(|r| r.error().is_none()).count();
             if before.len() != n || oks != n {
                 let errs: Vec<String> = before
                     .iter()
                     .filter_map(|r| r.error().map(|e| e.to_string()))
                     .collect();
-                return Ok(Outcome::fail(
-                    "cmd.shape",
+                return Ok(Outcome::broken(
+                    Clause::CmdShape,
                     format!(
                         "commands ending with {what}: expected {n} successful replies, got {} ({} errors: {})",
                         before.len(),
@@ -177,48 +143,30 @@ fn input_line_endings(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn multiline_input(ctx: &Ctx) -> Outcome {
+pub(super) fn multiline_input(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
-        let t = p.t();
-        let before = p.raw_then_recover(
-            "cmd.shape",
+        p.expect_one_success(
+            Clause::CmdShape,
+            "a command over several lines",
             b"{\r\n  \"execute\":\n    \"query-version\",\n\n  \"id\": \"multi\"\r\n}\n",
-            false,
-            t,
+            &json!("multi"),
         )?;
-        match before.as_slice() {
-            [r] if r.error().is_none() && r.id == Some(json!("multi")) => Ok(Outcome::pass(
-                "a command over six lines drew exactly one successful reply",
-            )),
-            [r] => Ok(Outcome::fail(
-                "cmd.shape",
-                format!(
-                    "a command over several lines drew {}",
-                    r.error()
-                        .map_or("a reply without its id".to_string(), |e| format!(
-                            "an error: {e}"
-                        ))
-                ),
-            )),
-            other => Ok(super::robustness::several(
-                "a command over several lines",
-                other,
-            )),
-        }
+        Ok(Outcome::pass(
+            "a command over six lines drew exactly one successful reply",
+        ))
     })
 }
 
-fn whitespace_only(ctx: &Ctx) -> Outcome {
+pub(super) fn whitespace_only(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
-        let t = p.t();
-        let before = p.raw_then_recover("reply.one-per-command", b"\n\r\n  \t \n\n", false, t)?;
+        let before = p.raw_then_recover(Clause::ReplyOnePerCommand, b"\n\r\n  \t \n\n", false)?;
         if before.is_empty() {
             Ok(Outcome::pass("whitespace drew no reply"))
         } else {
-            Ok(Outcome::fail(
-                "reply.one-per-command",
+            Ok(Outcome::broken(
+                Clause::ReplyOnePerCommand,
                 format!("whitespace alone drew {} replies", before.len()),
             ))
         }

@@ -1,47 +1,30 @@
 //! Greeting: first, well-formed, with an array of string capabilities.
 
 use super::probe::with_probe;
-use super::{Check, Ctx, Outcome};
+use super::{Ctx, Outcome, Reason};
 use crate::message::Command;
-use crate::wire::parse_value;
+use crate::spec::Clause;
+use crate::wire::{parse_value, FrameError, ParseError};
 use serde_json::Value;
 
-pub const CHECKS: &[Check] = &[
-    Check {
-        id: "greeting.first",
-        clause: "greeting.first",
-        title: "the greeting is the first thing sent, unprompted",
-        run: first,
-    },
-    Check {
-        id: "greeting.shape",
-        clause: "greeting.shape",
-        title: "the greeting has the shape {\"QMP\": {\"version\", \"capabilities\"}}",
-        run: shape,
-    },
-    Check {
-        id: "greeting.capabilities",
-        clause: "greeting.capabilities",
-        title: "capabilities is an array of strings",
-        run: capabilities,
-    },
-    Check {
-        id: "greeting.version-consistent",
-        clause: "greeting.shape",
-        title: "the greeting's version is what query-version returns",
-        run: version_consistent,
-    },
-];
-
-/// The first message received, parsed.
-fn first_message(p: &mut super::Probe) -> Option<Result<Value, String>> {
-    match p.frames().into_iter().next()? {
-        Err(e) => Some(Err(e)),
-        Ok((text, _)) => Some(parse_value(&text, false).map_err(|e| e.to_string())),
-    }
+/// Why the first message received is not JSON.
+#[derive(Debug, thiserror::Error)]
+enum NotJson {
+    #[error("{0}")]
+    Frame(#[from] FrameError),
+    #[error("{0}")]
+    Parse(#[from] ParseError),
 }
 
-fn first(ctx: &Ctx) -> Outcome {
+/// The first message received (as the session cut it), parsed.
+fn first_message(p: &mut super::Probe) -> Option<Result<Value, NotJson>> {
+    Some(match p.frames().into_iter().next()? {
+        Err(e) => Err(e.into()),
+        Ok(f) => parse_value(&f.text, false).map_err(NotJson::from),
+    })
+}
+
+pub(super) fn first(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         // Send nothing: the greeting must come on its own.
         let g = p.greeting()?;
@@ -50,15 +33,15 @@ fn first(ctx: &Ctx) -> Outcome {
                 "greeting arrived first, unprompted (QEMU {}.{}.{})",
                 g.version.major, g.version.minor, g.version.micro
             ))),
-            Some(Ok(v)) => Ok(Outcome::fail(
-                "greeting.first",
+            Some(Ok(v)) => Ok(Outcome::broken(
+                Clause::GreetingFirst,
                 format!(
                     "the first message was not the greeting: {}",
                     super::probe::short(&v.to_string())
                 ),
             )),
-            Some(Err(e)) => Ok(Outcome::fail(
-                "greeting.first",
+            Some(Err(e)) => Ok(Outcome::broken(
+                Clause::GreetingFirst,
                 format!("the first message was not JSON: {e}"),
             )),
             None => Ok(Outcome::error("greeting seen but no message recorded")),
@@ -66,7 +49,7 @@ fn first(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn shape(ctx: &Ctx) -> Outcome {
+pub(super) fn shape(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         let g = p.greeting()?;
         // The session classified it; anything malformed is already a violation. Look at the
@@ -76,8 +59,8 @@ fn shape(ctx: &Ctx) -> Outcome {
         };
         let qmp = &v["QMP"];
         if !qmp["version"]["qemu"].is_object() || !qmp["version"]["package"].is_string() {
-            return Ok(Outcome::fail(
-                "greeting.shape",
+            return Ok(Outcome::broken(
+                Clause::GreetingShape,
                 "QMP.version lacks qemu or package",
             ));
         }
@@ -88,7 +71,7 @@ fn shape(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn capabilities(ctx: &Ctx) -> Outcome {
+pub(super) fn capabilities(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         // Wait for whatever comes first; a greeting the session rejects is still judged here.
         let waited = p.greeting();
@@ -100,14 +83,14 @@ fn capabilities(ctx: &Ctx) -> Outcome {
         };
         let caps = &v["QMP"]["capabilities"];
         let Some(arr) = caps.as_array() else {
-            return Ok(Outcome::fail(
-                "greeting.capabilities",
+            return Ok(Outcome::broken(
+                Clause::GreetingCapabilities,
                 format!("QMP.capabilities is not an array: {caps}"),
             ));
         };
         if let Some((i, c)) = arr.iter().enumerate().find(|(_, c)| !c.is_string()) {
-            return Ok(Outcome::fail(
-                "greeting.capabilities",
+            return Ok(Outcome::broken(
+                Clause::GreetingCapabilities,
                 format!("QMP.capabilities[{i}] is not a string: {c}"),
             ));
         }
@@ -120,10 +103,13 @@ fn capabilities(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn version_consistent(ctx: &Ctx) -> Outcome {
+pub(super) fn version_consistent(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         let g = p.negotiate()?;
-        let v = p.ok("reply.return", Command::new("query-version").id("version"))?;
+        let v = p.ok(
+            Clause::ReplyReturn,
+            Command::new("query-version").id("version"),
+        )?;
         let q = &v["qemu"];
         let same = q["major"].as_i64() == Some(g.version.major)
             && q["minor"].as_i64() == Some(g.version.minor)
@@ -132,8 +118,9 @@ fn version_consistent(ctx: &Ctx) -> Outcome {
         if same {
             Ok(Outcome::pass("greeting and query-version agree"))
         } else {
-            Ok(Outcome::warn(
-                "greeting.shape",
+            Ok(Outcome::warn_because(
+                Clause::GreetingShape,
+                Reason::QemuConvention,
                 format!(
                     "greeting says {}.{}.{} {:?}, query-version says {}",
                     g.version.major,

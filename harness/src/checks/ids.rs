@@ -1,84 +1,39 @@
 //! Ids: any JSON value is echoed, on success and on error, also when pipelined.
 
-use super::probe::{same_id, short, with_probe, Probe, Step};
-use super::{Check, Ctx, Outcome};
+use super::probe::{same_id, short, show_id, with_probe, Probe, Step};
+use super::{Ctx, Outcome};
 use crate::message::Command;
+use crate::spec::Clause;
 use serde_json::{json, Value};
 
-pub const CHECKS: &[Check] = &[
-    Check {
-        id: "ids.every-json-type",
-        clause: "cmd.id-echo",
-        title: "an id of every JSON type is echoed",
-        run: every_json_type,
-    },
-    Check {
-        id: "ids.echo-on-error",
-        clause: "cmd.id-echo",
-        title: "an error reply carries the command's id",
-        run: echo_on_error,
-    },
-    Check {
-        id: "ids.escapes",
-        clause: "cmd.id-echo",
-        title: "string ids with escapes and non-BMP characters are echoed",
-        run: escapes,
-    },
-    Check {
-        id: "ids.numbers",
-        clause: "cmd.id-echo",
-        title: "numeric ids (exponents, huge integers) are echoed with the same value",
-        run: numbers,
-    },
-    Check {
-        id: "ids.out-of-range-number",
-        clause: "frame.objects-only",
-        title:
-            "an id beyond double range draws valid JSON (an error or a finite echo), never `inf`",
-        run: out_of_range_number,
-    },
-    Check {
-        id: "ids.envelope-error",
-        clause: "cmd.id-early-error",
-        title: "an error for a bad envelope carries the id or none, never another",
-        run: envelope_error,
-    },
-    Check {
-        id: "ids.pipelined",
-        clause: "cmd.id-echo",
-        title: "pipelined commands each get their own id back",
-        run: pipelined,
-    },
-];
-
 /// Run `query-version` (or `name`) with each id and compare what comes back.
-fn echo_each(p: &mut Probe, name: &str, ids: &[Value], want_ok: bool) -> Step<Option<Outcome>> {
+fn echo_each(p: &mut Probe, name: &str, ids: &[Value], want_ok: bool) -> Step<()> {
     for id in ids {
         let r = p.exec(Command::new(name).id(id.clone()))?;
         if want_ok {
             if let Some(e) = r.error() {
-                return Ok(Some(Outcome::fail(
-                    "cmd.id-echo",
+                return Err(Outcome::broken(
+                    Clause::CmdIdEcho,
                     format!("{name} with id {} failed: {e}", short(&id.to_string())),
-                )));
+                ));
             }
         }
         let back = r.id.clone().unwrap_or(Value::Null);
         if r.id.is_none() || !same_id(id, &back) {
-            return Ok(Some(Outcome::fail(
-                "cmd.id-echo",
+            return Err(Outcome::broken(
+                Clause::CmdIdEcho,
                 format!(
                     "id {} came back as {}",
                     short(&id.to_string()),
-                    r.id.map_or("nothing".into(), |v| short(&v.to_string()))
+                    show_id(r.id.as_ref())
                 ),
-            )));
+            ));
         }
     }
-    Ok(None)
+    Ok(())
 }
 
-fn every_json_type(ctx: &Ctx) -> Outcome {
+pub(super) fn every_json_type(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let ids = [
@@ -95,9 +50,7 @@ fn every_json_type(ctx: &Ctx) -> Outcome {
             json!({}),
             json!({"a": {"b": [true]}, "c": "d"}),
         ];
-        if let Some(o) = echo_each(p, "query-version", &ids, true)? {
-            return Ok(o);
-        }
+        echo_each(p, "query-version", &ids, true)?;
         Ok(Outcome::pass(format!(
             "{} ids of every JSON type echoed",
             ids.len()
@@ -105,13 +58,11 @@ fn every_json_type(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn echo_on_error(ctx: &Ctx) -> Outcome {
+pub(super) fn echo_on_error(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let ids = [json!("err"), json!(7), json!({"k": [1, 2]})];
-        if let Some(o) = echo_each(p, "qmpspec-no-such-command", &ids, false)? {
-            return Ok(o);
-        }
+        echo_each(p, "qmpspec-no-such-command", &ids, false)?;
         // An argument error, found after the id was read.
         let r = p.exec(
             Command::new("query-version")
@@ -119,12 +70,9 @@ fn echo_on_error(ctx: &Ctx) -> Outcome {
                 .id("arg-err"),
         )?;
         if r.error().is_some() && r.id != Some(json!("arg-err")) {
-            return Ok(Outcome::fail(
-                "cmd.id-echo",
-                format!(
-                    "the argument error carries id {}",
-                    r.id.map_or("nothing".into(), |v| v.to_string())
-                ),
+            return Ok(Outcome::broken(
+                Clause::CmdIdEcho,
+                format!("the argument error carries id {}", show_id(r.id.as_ref())),
             ));
         }
         Ok(Outcome::pass(
@@ -133,40 +81,20 @@ fn echo_on_error(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn escapes(ctx: &Ctx) -> Outcome {
+pub(super) fn escapes(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
-        let t = p.t();
         // Escapes as a client may write them; the server may answer with other escapes.
         let input = b"{\"execute\":\"query-version\",\"id\":\"\\u0041\\n\\t\\\"\\\\\\/\\b\\f\\r\\ud83d\\ude00\\u00e9\"}\n";
-        let before = p.raw_then_recover("cmd.id-echo", input, false, t)?;
         let want = json!("A\n\t\"\\/\u{8}\u{c}\r😀é");
-        match before.as_slice() {
-            [r] if r.error().is_none() && r.id.as_ref() == Some(&want) => {}
-            [r] => {
-                return Ok(Outcome::fail(
-                    "cmd.id-echo",
-                    format!(
-                        "id with escapes came back as {} ({})",
-                        r.id.as_ref().map_or("nothing".into(), Value::to_string),
-                        r.error().map_or("success".into(), |e| e.to_string())
-                    ),
-                ))
-            }
-            other => {
-                return Ok(Outcome::fail(
-                    "reply.one-per-command",
-                    format!("one command drew {} replies", other.len()),
-                ))
-            }
-        }
+        p.expect_one_success(Clause::CmdIdEcho, "an id with escapes", input, &want)?;
         Ok(Outcome::pass(
             "id with all JSON escapes and a surrogate pair echoed",
         ))
     })
 }
 
-fn numbers(ctx: &Ctx) -> Outcome {
+pub(super) fn numbers(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let texts = [
@@ -180,35 +108,11 @@ fn numbers(ctx: &Ctx) -> Outcome {
         for text in texts {
             let id: Value = serde_json::from_str(text).expect("literal");
             let input = format!("{{\"execute\":\"query-version\",\"id\":{text}}}\n");
-            let t = p.t();
-            let before = p.raw_then_recover("cmd.id-echo", input.as_bytes(), false, t)?;
-            let [r] = before.as_slice() else {
-                return Ok(Outcome::fail(
-                    "reply.one-per-command",
-                    format!("a command with id {text} drew {} replies", before.len()),
-                ));
-            };
-            if let Some(e) = r.error() {
-                return Ok(Outcome::fail(
-                    "cmd.id-echo",
-                    format!("a command with id {text} failed: {e}"),
-                ));
-            }
-            match &r.id {
-                Some(back) if same_id(&id, back) => {
-                    if *back != id {
-                        notes.push(format!("{text} -> {back}"));
-                    }
-                }
-                other => {
-                    return Ok(Outcome::fail(
-                        "cmd.id-echo",
-                        format!(
-                            "id {text} came back as {}",
-                            other.as_ref().map_or("nothing".into(), Value::to_string)
-                        ),
-                    ))
-                }
+            let what = format!("a command with id {text}");
+            let r = p.expect_one_success(Clause::CmdIdEcho, &what, input.as_bytes(), &id)?;
+            match r.id {
+                Some(back) if back != id => notes.push(format!("{text} -> {back}")),
+                _ => {}
             }
         }
         Ok(Outcome::pass(if notes.is_empty() {
@@ -226,34 +130,29 @@ fn numbers(ctx: &Ctx) -> Outcome {
 /// not JSON. Rejecting the number (RFC 8259 lets a parser limit the range) or echoing a finite
 /// value are both fine; whatever comes back must parse. An invalid reply is reported by the
 /// session as a frame.objects-only violation, which fails the check with the text seen.
-fn out_of_range_number(ctx: &Ctx) -> Outcome {
+pub(super) fn out_of_range_number(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
-        let t = p.t();
         let before = p.raw_then_recover(
-            "frame.objects-only",
+            Clause::FrameObjectsOnly,
             b"{\"execute\":\"query-version\",\"id\":1e400}\n",
             false,
-            t,
         )?;
         match before.first() {
-            None => Ok(Outcome::fail_after(
-                "reply.one-per-command",
+            None => Ok(Outcome::broken_after(
+                Clause::ReplyOnePerCommand,
                 "a command with id 1e400 drew no reply",
             )),
             Some(r) => Ok(Outcome::pass(match (r.error(), &r.id) {
                 (Some(e), None) => format!("id 1e400 rejected without an id: {e}"),
                 (Some(e), Some(id)) => format!("id 1e400 rejected, id {id}: {e}"),
-                (None, id) => format!(
-                    "id 1e400 echoed as {}",
-                    id.as_ref().map_or("nothing".into(), Value::to_string)
-                ),
+                (None, id) => format!("id 1e400 echoed as {}", show_id(id.as_ref())),
             })),
         }
     })
 }
 
-fn envelope_error(ctx: &Ctx) -> Outcome {
+pub(super) fn envelope_error(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let inputs: [(&str, &[u8]); 3] = [
@@ -269,18 +168,17 @@ fn envelope_error(ctx: &Ctx) -> Outcome {
         ];
         let mut echoed = 0;
         for (i, (what, bytes)) in inputs.iter().enumerate() {
-            let t = p.t();
-            let before = p.raw_then_recover("cmd.shape", bytes, false, t)?;
+            let before = p.raw_then_recover(Clause::CmdShape, bytes, false)?;
             let want = json!(format!("env-{}", i + 1));
             let Some(r) = before.first() else {
-                return Ok(Outcome::fail(
-                    "reply.one-per-command",
+                return Ok(Outcome::broken(
+                    Clause::ReplyOnePerCommand,
                     format!("a command with {what} drew no reply"),
                 ));
             };
             if r.error().is_none() {
-                return Ok(Outcome::fail(
-                    "cmd.shape",
+                return Ok(Outcome::broken(
+                    Clause::CmdShape,
                     format!("a command with {what} succeeded"),
                 ));
             }
@@ -288,8 +186,8 @@ fn envelope_error(ctx: &Ctx) -> Outcome {
                 None => {}
                 Some(id) if *id == want => echoed += 1,
                 Some(id) => {
-                    return Ok(Outcome::fail(
-                        "cmd.id-echo",
+                    return Ok(Outcome::broken(
+                        Clause::CmdIdEcho,
                         format!("the error for a command with {what} carries id {id}, not {want}"),
                     ))
                 }
@@ -301,7 +199,7 @@ fn envelope_error(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn pipelined(ctx: &Ctx) -> Outcome {
+pub(super) fn pipelined(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let n = 6;
@@ -314,22 +212,21 @@ fn pipelined(ctx: &Ctx) -> Outcome {
             };
             bytes.extend(Command::new(name).id(json!({"seq": i})).encode());
         }
-        let t = p.t();
-        let before = p.raw_then_recover("reply.one-per-command", &bytes, false, t)?;
+        let before = p.raw_then_recover(Clause::ReplyOnePerCommand, &bytes, false)?;
         if before.len() != n {
-            return Ok(Outcome::fail(
-                "reply.one-per-command",
+            return Ok(Outcome::broken(
+                Clause::ReplyOnePerCommand,
                 format!("{n} pipelined commands drew {} replies", before.len()),
             ));
         }
         for (i, r) in before.iter().enumerate() {
             let want = json!({"seq": i});
             if r.id.as_ref() != Some(&want) {
-                return Ok(Outcome::fail(
-                    "cmd.id-echo",
+                return Ok(Outcome::broken(
+                    Clause::CmdIdEcho,
                     format!(
                         "reply #{i} carries id {}, expected {want}",
-                        r.id.as_ref().map_or("nothing".into(), Value::to_string)
+                        show_id(r.id.as_ref())
                     ),
                 ));
             }

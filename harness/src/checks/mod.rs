@@ -19,17 +19,26 @@ mod greeting;
 mod ids;
 mod negotiation;
 mod oob;
+mod outcome;
 mod parser_reset;
 mod probe;
 mod replies;
 mod robustness;
 mod runner;
 pub mod schema;
+mod table;
 
+pub use outcome::{Attachment, Outcome, Reason, Status};
 pub use probe::{Probe, Step};
-pub use runner::{run, select, CheckResult, Pattern};
+pub use runner::{
+    in_lanes, in_parallel, run, run_against, select, CheckResult, Jobs, NoSuchCheck, Pattern,
+    Progress, ProgressSink,
+};
 
-use crate::endpoint::{Dir, Target};
+use crate::budget::Budget;
+use crate::endpoint::Target;
+use crate::monitor::Fault;
+use crate::spec::Clause;
 use std::fmt;
 use std::time::Duration;
 
@@ -37,18 +46,22 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Ctx {
     pub target: Target,
-    /// The budget of every single wait (grown by checks that send large inputs).
-    pub timeout: Duration,
+    /// How long it may wait for the endpoint.
+    pub budget: Budget,
     /// How the `schema.*` checks generate cases (`--schema-cases`, `--query-command`).
     pub schema: schema::SchemaOptions,
+    /// Where a long check says how far it got, and which check this context runs.
+    progress: Option<(ProgressSink, &'static str)>,
 }
 
 impl Ctx {
+    /// A context whose every ordinary wait is bounded by `timeout`.
     pub fn new(target: Target, timeout: Duration) -> Ctx {
         Ctx {
             target,
-            timeout,
+            budget: Budget::new(timeout),
             schema: schema::SchemaOptions::default(),
+            progress: None,
         }
     }
 
@@ -58,131 +71,100 @@ impl Ctx {
         self
     }
 
-    /// A budget that grows with the size of the input: the base timeout plus `per_kib` for
-    /// every KiB sent.
-    pub fn budget_for(&self, bytes: usize, per_kib: Duration) -> Duration {
-        self.timeout + per_kib * (bytes / 1024) as u32
+    /// The same context, reporting how far long checks got to `sink`.
+    pub fn with_progress(mut self, sink: ProgressSink) -> Ctx {
+        self.progress = Some((sink, ""));
+        self
     }
-}
 
-/// How a check came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Status {
-    Pass,
-    Fail,
-    Warn,
-    Skip,
-    Error,
-}
+    /// The context of one check (its progress is reported under its id).
+    fn for_check(&self, id: &'static str) -> Ctx {
+        let mut c = self.clone();
+        if let Some((_, check)) = &mut c.progress {
+            *check = id;
+        }
+        c
+    }
 
-impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Pass,
-        Status::Fail,
-        Status::Warn,
-        Status::Skip,
-        Status::Error,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::Warn => "warn",
-            Status::Skip => "skip",
-            Status::Error => "error",
+    /// A long check got through `done` of `total` steps.
+    pub fn working(&self, done: usize, total: usize) {
+        if let Some((sink, check)) = &self.progress {
+            sink.report(Progress::Working { check, done, total });
         }
     }
 }
 
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One transcript entry of a check, possibly from one of several connections.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TranscriptEntry {
-    pub dir: Dir,
-    /// Time since the check started.
-    pub at: Duration,
-    pub bytes: Vec<u8>,
-}
-
-/// The result of running one check.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub status: Status,
-    /// One line saying what was seen. Failures and warnings start with `[clause]`.
-    pub message: String,
-    /// Everything exchanged on the connections the check used, in order.
-    pub transcript: Vec<TranscriptEntry>,
-    /// The failure may only be the consequence of a rule broken earlier (a stall after a
-    /// reply with the wrong id, say): the session's first violation then names the cause.
-    pub consequential: bool,
-}
-
-impl Outcome {
-    fn new(status: Status, message: String) -> Outcome {
-        Outcome {
-            status,
-            message: one_line(&message),
-            transcript: Vec::new(),
-            consequential: false,
-        }
-    }
-    pub fn pass(message: impl Into<String>) -> Outcome {
-        Outcome::new(Status::Pass, message.into())
-    }
-    /// A MUST of `clause` was broken.
-    pub fn fail(clause: &str, message: impl fmt::Display) -> Outcome {
-        Outcome::new(Status::Fail, format!("[{clause}] {message}"))
-    }
-    /// A SHOULD or a QEMU convention of `clause` was not followed.
-    pub fn warn(clause: &str, message: impl fmt::Display) -> Outcome {
-        Outcome::new(Status::Warn, format!("[{clause}] {message}"))
-    }
-    /// A failure that an earlier violation, if any, explains better (a stall, a missing reply).
-    pub fn fail_after(clause: &str, message: impl fmt::Display) -> Outcome {
-        Outcome {
-            consequential: true,
-            ..Outcome::fail(clause, message)
-        }
-    }
-    pub fn skip(reason: impl Into<String>) -> Outcome {
-        Outcome::new(Status::Skip, reason.into())
-    }
-    /// The check could not run (harness or environment fault).
-    pub fn error(message: impl Into<String>) -> Outcome {
-        Outcome::new(Status::Error, message.into())
-    }
-}
-
-fn one_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len().min(512));
-    for c in s.chars() {
-        if out.len() >= 500 {
-            out.push_str("...");
-            break;
-        }
-        out.push(if c == '\n' || c == '\r' { ' ' } else { c });
-    }
-    out
-}
-
-/// One conformance check.
+/// One conformance check: one row of [`table::CHECKS`], which holds everything about it.
 #[derive(Clone, Copy)]
 pub struct Check {
     /// `<area>.<name>`, stable once published.
     pub id: &'static str,
-    /// The clause of `specs/clauses.json` it enforces.
-    pub clause: &'static str,
+    /// The clause of `specs/clauses.json` it enforces (an outcome names the clause it found
+    /// broken, which may be another: a stall, say, breaks `reply.one-per-command`).
+    pub clause: Clause,
     pub title: &'static str,
+    /// It takes long (large inputs, many cases): a run starts it first, to finish sooner.
+    pub slow: bool,
+    /// The faults of the emulated monitor that break it, and how it comes out against each:
+    /// its own tests hold it to them.
+    pub broken_by: &'static [Broken],
     pub run: fn(&Ctx) -> Outcome,
 }
 
+/// A fault that breaks a check: against a monitor with `fault`, the check comes out
+/// `status`, naming `violated` as the clause broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Broken {
+    pub fault: Fault,
+    pub status: Status,
+    pub violated: Clause,
+}
+
+/// `fault` fails the check, breaking `violated`.
+pub const fn fails(fault: Fault, violated: Clause) -> Broken {
+    Broken {
+        fault,
+        status: Status::Fail,
+        violated,
+    }
+}
+
+/// `fault` makes the check warn, naming `violated`.
+pub const fn warns(fault: Fault, violated: Clause) -> Broken {
+    Broken {
+        fault,
+        status: Status::Warn,
+        violated,
+    }
+}
+
 impl Check {
+    /// The area: the part of the id before the dot.
+    pub fn area(&self) -> &'static str {
+        self.subject().area()
+    }
+
+    /// What a report says about the check.
+    pub fn subject(&self) -> Subject {
+        Subject {
+            id: self.id,
+            clause: self.clause,
+            title: self.title,
+        }
+    }
+}
+
+/// What a result in a report is about: a check of a server, or a `check-client` scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subject {
+    /// `<area>.<name>`.
+    pub id: &'static str,
+    /// The clause it holds the endpoint to.
+    pub clause: Clause,
+    pub title: &'static str,
+}
+
+impl Subject {
     /// The area: the part of the id before the dot.
     pub fn area(&self) -> &'static str {
         self.id.split_once('.').map_or(self.id, |(a, _)| a)
@@ -200,38 +182,13 @@ impl fmt::Debug for Check {
 
 /// Every check, grouped by area, in a stable order.
 pub fn all() -> &'static [Check] {
-    static ALL: std::sync::OnceLock<Vec<Check>> = std::sync::OnceLock::new();
-    ALL.get_or_init(|| {
-        let mut v = Vec::new();
-        for area in [
-            encoding::CHECKS,
-            framing::CHECKS,
-            greeting::CHECKS,
-            negotiation::CHECKS,
-            commands::CHECKS,
-            ids::CHECKS,
-            replies::CHECKS,
-            errors::CHECKS,
-            events::CHECKS,
-            oob::CHECKS,
-            parser_reset::CHECKS,
-            robustness::CHECKS,
-            compatibility::CHECKS,
-            schema::CHECKS,
-        ] {
-            v.extend_from_slice(area);
-        }
-        v
-    })
+    table::CHECKS
 }
 
 /// The check with this id.
 pub fn by_id(id: &str) -> Option<&'static Check> {
     all().iter().find(|c| c.id == id)
 }
-
-#[cfg(test)]
-pub(crate) mod fake;
 
 #[cfg(test)]
 mod tests_both_ways;
@@ -247,24 +204,8 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), n, "duplicate check ids");
-        let areas = [
-            "encoding",
-            "framing",
-            "greeting",
-            "negotiation",
-            "commands",
-            "ids",
-            "replies",
-            "errors",
-            "events",
-            "oob",
-            "parser_reset",
-            "robustness",
-            "compatibility",
-            "schema",
-        ];
+        let mut areas: Vec<&str> = Vec::new();
         for c in all() {
-            assert!(areas.contains(&c.area()), "{}: unknown area", c.id);
             let name = &c.id[c.area().len() + 1..];
             assert!(
                 !name.is_empty()
@@ -274,73 +215,22 @@ mod tests {
                 "{}: bad name",
                 c.id
             );
-            assert!(
-                crate::spec::clause(c.clause).is_some(),
-                "{}: unknown clause {}",
-                c.id,
-                c.clause
-            );
             assert!(!c.title.is_empty());
-        }
-        for a in areas {
-            assert!(all().iter().any(|c| c.area() == a), "area {a} has no check");
-        }
-    }
-
-    #[test]
-    fn every_clause_named_in_the_checks_exists() {
-        let sources = [
-            include_str!("commands.rs"),
-            include_str!("compatibility.rs"),
-            include_str!("encoding.rs"),
-            include_str!("errors.rs"),
-            include_str!("events.rs"),
-            include_str!("framing.rs"),
-            include_str!("greeting.rs"),
-            include_str!("ids.rs"),
-            include_str!("negotiation.rs"),
-            include_str!("oob.rs"),
-            include_str!("parser_reset.rs"),
-            include_str!("probe.rs"),
-            include_str!("replies.rs"),
-            include_str!("robustness.rs"),
-        ];
-        let prefixes = [
-            "enc.",
-            "frame.",
-            "greeting.",
-            "cmd.",
-            "reply.",
-            "event.",
-            "neg.",
-            "oob.",
-            "parser.",
-            "compat.",
-            "downstream.",
-        ];
-        let mut named = 0;
-        for src in sources {
-            for part in src.split('"').skip(1).step_by(2) {
-                let clause_like = prefixes.iter().any(|p| part.starts_with(p))
-                    && part
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c == '-' || c == '.')
-                    && part.matches('.').count() == 1;
-                // Check ids share some prefixes (greeting.*, oob.*): those are checks.
-                if clause_like && by_id(part).is_none() {
-                    assert!(crate::spec::clause(part).is_some(), "unknown clause {part}");
-                    named += 1;
-                }
+            // An area's checks stand together (`qmpspec list` groups them).
+            if areas.last() != Some(&c.area()) {
+                assert!(!areas.contains(&c.area()), "{}: area split", c.id);
+                areas.push(c.area());
+            }
+            assert!(!c.broken_by.is_empty(), "{}: no fault breaks it", c.id);
+            for b in c.broken_by {
+                assert!(
+                    b.fault.breaks(),
+                    "{}: {} is an allowed variation",
+                    c.id,
+                    b.fault
+                );
+                assert!(matches!(b.status, Status::Fail | Status::Warn));
             }
         }
-        assert!(named > 50, "only {named} clause names found");
-    }
-
-    #[test]
-    fn outcome_messages_name_the_clause_and_stay_on_one_line() {
-        let o = Outcome::fail("cmd.id-echo", "a\nb");
-        assert_eq!(o.message, "[cmd.id-echo] a b");
-        assert_eq!(o.status, Status::Fail);
-        assert_eq!(Outcome::warn("enc.single-quotes", "x").status, Status::Warn);
     }
 }

@@ -2,31 +2,11 @@
 //! commands do not wait behind in-band ones.
 
 use super::probe::{with_probe, Probe, Step};
-use super::{Check, Ctx, Outcome};
+use super::{Ctx, Outcome, Reason};
 use crate::message::Command;
+use crate::spec::Clause;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-
-pub const CHECKS: &[Check] = &[
-    Check {
-        id: "oob.requires-enable",
-        clause: "neg.enable",
-        title: "exec-oob is refused unless oob was enabled",
-        run: requires_enable,
-    },
-    Check {
-        id: "oob.allow-oob",
-        clause: "oob.allow-oob",
-        title: "exec-oob of a command without allow-oob is refused",
-        run: allow_oob,
-    },
-    Check {
-        id: "oob.overtake",
-        clause: "oob.overtake",
-        title: "an exec-oob command is answered without waiting for queued in-band commands",
-        run: overtake,
-    },
-];
 
 /// What query-qmp-schema says about commands: name -> (allow-oob, has required arguments).
 struct SchemaCommands(HashMap<String, (bool, bool)>);
@@ -38,8 +18,8 @@ fn schema_commands(p: &mut Probe) -> Step<Option<SchemaCommands>> {
     }
     let v = r.return_value().unwrap_or(Value::Null);
     let Some(entries) = v.as_array() else {
-        return Err(Outcome::fail(
-            "reply.return",
+        return Err(Outcome::broken(
+            Clause::ReplyReturn,
             "query-qmp-schema did not return an array",
         ));
     };
@@ -68,21 +48,21 @@ fn schema_commands(p: &mut Probe) -> Step<Option<SchemaCommands>> {
     Ok(Some(SchemaCommands(out)))
 }
 
-fn requires_enable(ctx: &Ctx) -> Outcome {
+pub(super) fn requires_enable(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         let g = p.greeting()?;
         p.negotiate()?;
         let r = p.exec_in(
-            "neg.enable",
+            Clause::NegEnable,
             Command::new("query-version").id("oob-1").out_of_band(),
         )?;
         if r.error().is_none() {
-            return Ok(Outcome::fail(
-                "neg.enable",
+            return Ok(Outcome::broken(
+                Clause::NegEnable,
                 "exec-oob succeeded although oob was not enabled",
             ));
         }
-        p.ok("reply.return", Command::new("query-version").id("after"))?;
+        p.still_answers(Clause::ReplyReturn)?;
         Ok(Outcome::pass(format!(
             "exec-oob without oob enabled refused ({}; oob {}offered)",
             r.error().map(|e| e.desc.clone()).unwrap_or_default(),
@@ -91,26 +71,21 @@ fn requires_enable(ctx: &Ctx) -> Outcome {
     })
 }
 
-/// Negotiate with oob enabled; `None` when it is not offered.
-fn oob_session(p: &mut Probe) -> Step<Option<Outcome>> {
+/// Negotiate with oob enabled and learn which commands allow it; a skip when the endpoint
+/// offers no oob or publishes no schema.
+fn oob_session(p: &mut Probe) -> Step<SchemaCommands> {
     let g = p.greeting()?;
     if !g.offers("oob") {
-        return Ok(Some(Outcome::skip("the endpoint does not offer oob")));
+        return Err(Outcome::skip("the endpoint does not offer oob"));
     }
     p.negotiate_with(&["oob"])?;
-    Ok(None)
+    schema_commands(p)?
+        .ok_or_else(|| Outcome::skip("no query-qmp-schema to tell which commands allow oob"))
 }
 
-fn allow_oob(ctx: &Ctx) -> Outcome {
+pub(super) fn allow_oob(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
-        if let Some(o) = oob_session(p)? {
-            return Ok(o);
-        }
-        let Some(schema) = schema_commands(p)? else {
-            return Ok(Outcome::skip(
-                "no query-qmp-schema to tell which commands allow oob",
-            ));
-        };
+        let schema = oob_session(p)?;
         let name = match schema.0.get("query-version") {
             Some((false, _)) => "query-version",
             _ => {
@@ -119,33 +94,18 @@ fn allow_oob(ctx: &Ctx) -> Outcome {
                 ))
             }
         };
-        let r = p.exec_in(
-            "oob.allow-oob",
+        let e = p.expect_error(
+            Clause::OobAllowOob,
             Command::new(name).id("not-oob").out_of_band(),
         )?;
-        match r.error() {
-            None => Ok(Outcome::fail(
-                "oob.allow-oob",
-                format!("exec-oob {name} succeeded although the schema does not allow it"),
-            )),
-            Some(e) => {
-                p.ok("reply.return", Command::new("query-version").id("after"))?;
-                Ok(Outcome::pass(format!("exec-oob {name} refused: {e}")))
-            }
-        }
+        p.still_answers(Clause::ReplyReturn)?;
+        Ok(Outcome::pass(format!("exec-oob {name} refused: {e}")))
     })
 }
 
-fn overtake(ctx: &Ctx) -> Outcome {
+pub(super) fn overtake(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
-        if let Some(o) = oob_session(p)? {
-            return Ok(o);
-        }
-        let Some(schema) = schema_commands(p)? else {
-            return Ok(Outcome::skip(
-                "no query-qmp-schema to tell which commands allow oob",
-            ));
-        };
+        let schema = oob_session(p)?;
         let mut candidates: Vec<&String> = schema
             .0
             .iter()
@@ -166,45 +126,29 @@ fn overtake(ctx: &Ctx) -> Outcome {
         };
         // Queue in-band work (below QEMU's queue limit of 8), then the oob command.
         let n = 6;
-        let mut bytes = Vec::new();
-        for i in 0..n {
-            bytes.extend(
-                p.client()
-                    .session
-                    .send(Command::new("query-qmp-schema").id(i as u64)),
-            );
-        }
-        bytes.extend(
-            p.client()
-                .session
-                .send(Command::new(oob_name.as_str()).id("oob").out_of_band()),
-        );
-        let t = p.t();
-        if let Err(s) = p.client().conn.send(&bytes, t) {
-            return Err(p.stalled("oob.overtake", "sending", s));
-        }
-        if let Err(s) = p.client().wait_replies(n + 1, t * 4) {
-            return Err(p.stalled("oob.overtake", "waiting for in-band and oob replies", s));
-        }
+        let mut cmds: Vec<Command> = (0..n)
+            .map(|i| Command::new("query-qmp-schema").id(i as u64))
+            .collect();
+        cmds.push(Command::new(oob_name.as_str()).id("oob").out_of_band());
         let order: Vec<Value> = p
-            .client()
-            .take_replies()
+            .pipeline(&cmds)?
             .into_iter()
-            .map(|(_, r)| r.id.unwrap_or(Value::Null))
+            .map(|r| r.id.unwrap_or(Value::Null))
             .collect();
         let pos = order.iter().position(|v| *v == json!("oob"));
         match pos {
             Some(i) if i < n => Ok(Outcome::pass(format!(
                 "exec-oob {oob_name} answered after {i} of {n} queued in-band commands"
             ))),
-            Some(_) => Ok(Outcome::warn(
-                "oob.overtake",
+            Some(_) => Ok(Outcome::warn_because(
+                Clause::OobOvertake,
+                Reason::Timing,
                 format!(
                     "exec-oob {oob_name} was answered only after all {n} queued in-band commands"
                 ),
             )),
-            None => Ok(Outcome::fail(
-                "cmd.id-echo",
+            None => Ok(Outcome::broken(
+                Clause::CmdIdEcho,
                 format!("no reply carried the exec-oob id: {order:?}"),
             )),
         }

@@ -1,15 +1,15 @@
 //! [`Probe`]: how a check talks to the endpoint. It opens fresh connections, bounds every wait,
 //! keeps every transcript, and turns stalls and session violations into outcomes.
 
-use super::{Ctx, Outcome, Status, TranscriptEntry};
-use crate::endpoint::{Client, Stall};
-use crate::message::{Command, Event, Greeting, Reply};
-use crate::session::{Phase, Violation};
+use super::{Ctx, Outcome, Status};
+use crate::budget::Budget;
+use crate::endpoint::{Client, Entry, Stall, Stalled};
+use crate::message::{Command, Event, Greeting, QmpError, Reply};
+use crate::session::{Phase, ReceivedFrame, Violation};
+use crate::spec::Clause;
+use crate::wire::FrameError;
 use serde_json::Value;
 use std::time::{Duration, Instant};
-
-/// A message received (its text and the bytes after it), or a framing error.
-pub type FrameSeen = Result<(Vec<u8>, Vec<u8>), String>;
 
 /// A step of a check: `Err` ends the check with that outcome.
 pub type Step<T> = Result<T, Outcome>;
@@ -20,10 +20,6 @@ const OPEN_ENDED: usize = 1 << 16;
 /// Large input is written in chunks of this size, each with its own budget.
 const CHUNK: usize = 64 * 1024;
 
-/// Time allowed per KiB of large input on top of the timeout (QEMU 7.2 reads a 1 MiB string
-/// in about 3 s on an idle machine, i.e. 3 ms a KiB; tokens cost more).
-pub const PER_KIB: Duration = Duration::from_millis(20);
-
 /// The byte sent to return a server's JSON parser to a known-good state (`parser.reset`).
 pub const RESET: u8 = 0x01;
 
@@ -33,7 +29,7 @@ pub struct Probe<'a> {
     client: Option<Client>,
     started: Instant,
     conn_offset: Duration,
-    done: Vec<TranscriptEntry>,
+    done: Vec<Entry>,
     violations: Vec<Violation>,
     next_id: u64,
     /// Ids carried by raw input sent so far (to tell their replies from the probe's).
@@ -83,30 +79,31 @@ impl<'a> Probe<'a> {
     fn archive(&mut self) {
         if let Some(c) = self.client.take() {
             let off = self.conn_offset;
-            self.done.extend(
-                c.transcript()
-                    .coalesced()
-                    .into_iter()
-                    .map(|e| TranscriptEntry {
-                        dir: e.dir,
-                        at: off + e.at,
-                        bytes: e.bytes,
-                    }),
-            );
-            self.violations.extend(c.violations);
+            self.done
+                .extend(c.transcript().coalesced().into_iter().map(|e| Entry {
+                    dir: e.dir,
+                    at: off + e.at,
+                    bytes: e.bytes,
+                }));
+            self.violations.extend(c.violations().iter().cloned());
         }
     }
 
     /// The open connection's client.
-    pub fn client(&mut self) -> &mut Client {
+    fn client(&mut self) -> &mut Client {
         self.client
             .as_mut()
             .expect("a check uses its probe only while connected")
     }
 
-    /// The default budget of one wait.
-    pub fn t(&self) -> Duration {
-        self.ctx.timeout
+    /// What the check runs against.
+    pub fn ctx(&self) -> &'a Ctx {
+        self.ctx
+    }
+
+    /// The check's time budget.
+    pub fn budget(&self) -> Budget {
+        self.ctx.budget
     }
 
     /// A fresh id, unique within this check.
@@ -119,13 +116,13 @@ impl<'a> Probe<'a> {
     pub fn violations(&self) -> Vec<Violation> {
         let mut v = self.violations.clone();
         if let Some(c) = &self.client {
-            v.extend(c.violations.iter().cloned());
+            v.extend(c.violations().iter().cloned());
         }
         v
     }
 
     /// Violations of one clause seen so far.
-    pub fn violations_of(&self, clause: &str) -> Vec<Violation> {
+    pub fn violations_of(&self, clause: Clause) -> Vec<Violation> {
         self.violations()
             .into_iter()
             .filter(|v| v.clause == clause)
@@ -133,45 +130,34 @@ impl<'a> Probe<'a> {
     }
 
     /// The outcome for a wait that did not deliver.
-    pub fn stalled(&mut self, clause: &str, what: &str, s: Stall) -> Outcome {
-        let why = match &s {
-            Stall::Timeout(d) => format!("no answer within {} ms", d.as_millis()),
-            Stall::Closed => {
-                let diag = self
-                    .client
-                    .as_ref()
-                    .map(|c| c.conn.diagnostics())
-                    .unwrap_or_default();
-                let first = diag.lines().find(|l| !l.trim().is_empty());
-                match first {
-                    Some(l) => format!("the endpoint closed the connection (stderr: {l})"),
-                    None => "the endpoint closed the connection".to_string(),
-                }
-            }
-            other => other.to_string(),
-        };
-        Outcome::fail_after(clause, format!("{what}: {why}"))
+    pub fn stalled(&mut self, clause: Clause, what: &str, s: Stall) -> Outcome {
+        let why = self.client().stalled(s);
+        Outcome::broken_after(clause, format!("{what}: {why}"))
     }
 
     /// Wait for the greeting.
     pub fn greeting(&mut self) -> Step<Greeting> {
-        let t = self.t();
+        let t = self.budget().reply();
         // Stop at the greeting, or at the first message when that is something else.
         let waited = self.client().wait_until(t, |c| {
-            c.greeting_seen().is_some() || c.session.phase() != Phase::AwaitingGreeting
+            c.greeting_seen().is_some() || c.session().phase() != Phase::AwaitingGreeting
         });
         if let Err(s) = waited {
-            return Err(self.stalled("greeting.first", "waiting for the greeting", s));
+            return Err(self.stalled(Clause::GreetingFirst, "waiting for the greeting", s));
         }
         if let Some(g) = self.client().greeting_seen() {
             return Ok(g.clone());
         }
-        if self.client().session.phase() == Phase::Closed && self.violations().is_empty() {
-            return Err(self.stalled("greeting.first", "waiting for the greeting", Stall::Closed));
+        if self.phase() == Phase::Closed && self.violations().is_empty() {
+            return Err(self.stalled(
+                Clause::GreetingFirst,
+                "waiting for the greeting",
+                Stall::Closed,
+            ));
         }
         Err(match self.violations().first() {
-            Some(v) => Outcome::fail(v.clause, format!("no usable greeting: {}", v.message)),
-            None => Outcome::fail("greeting.first", "the first message is not a greeting"),
+            Some(v) => Outcome::broken(v.clause, format!("no usable greeting: {}", v.message)),
+            None => Outcome::broken(Clause::GreetingFirst, "the first message is not a greeting"),
         })
     }
 
@@ -182,10 +168,10 @@ impl<'a> Probe<'a> {
         if !enable.is_empty() {
             cmd = cmd.arg("enable", enable.to_vec());
         }
-        let r = self.exec_in("neg.enter-command-mode", cmd)?;
+        let r = self.exec_in(Clause::NegEnterCommandMode, cmd)?;
         if let Some(e) = r.error() {
-            return Err(Outcome::fail(
-                "neg.enter-command-mode",
+            return Err(Outcome::broken(
+                Clause::NegEnterCommandMode,
                 format!("qmp_capabilities was refused: {e}"),
             ));
         }
@@ -199,37 +185,96 @@ impl<'a> Probe<'a> {
 
     /// Send a command and wait for its reply; a stall fails `reply.one-per-command`.
     pub fn exec(&mut self, cmd: Command) -> Step<Reply> {
-        self.exec_in("reply.one-per-command", cmd)
+        self.exec_in(Clause::ReplyOnePerCommand, cmd)
     }
 
     /// Send a command and wait for its reply; a stall fails `clause`.
-    pub fn exec_in(&mut self, clause: &str, cmd: Command) -> Step<Reply> {
-        let t = self.t();
-        self.exec_budget(clause, cmd, t)
-    }
-
-    /// [`Probe::exec_in`] with an explicit budget.
-    pub fn exec_budget(&mut self, clause: &str, cmd: Command, budget: Duration) -> Step<Reply> {
+    pub fn exec_in(&mut self, clause: Clause, cmd: Command) -> Step<Reply> {
         let what = format!("waiting for the reply to {}", describe(&cmd));
-        match self.client().execute(cmd, budget) {
+        let t = self.budget().reply();
+        match self.client().execute(cmd, t) {
             Ok(r) => Ok(r),
             Err(s) => Err(self.stalled(clause, &what, s)),
         }
     }
 
-    /// Run a command that must succeed; an error reply fails `clause`.
-    pub fn ok(&mut self, clause: &str, cmd: Command) -> Step<Value> {
+    /// Send a command and wait for its reply; a wait that did not deliver comes back
+    /// described (for checks that carry on after a stall, on a fresh connection).
+    pub fn request(&mut self, cmd: Command) -> Result<Reply, Stalled> {
+        let t = self.budget().reply();
+        let c = self.client();
+        c.execute(cmd, t).map_err(|s| c.stalled(s))
+    }
+
+    /// Run a command that must be refused (with any error); a success fails `clause`.
+    pub fn expect_error(&mut self, clause: Clause, cmd: Command) -> Step<QmpError> {
         let what = describe(&cmd);
         let r = self.exec_in(clause, cmd)?;
         match r.error() {
-            Some(e) => Err(Outcome::fail(clause, format!("{what} failed: {e}"))),
+            Some(e) => Ok(e.clone()),
+            None => Err(Outcome::broken(clause, format!("{what} succeeded"))),
+        }
+    }
+
+    /// Send `cmds` in one write (pipelined) and wait for a reply to each: the replies in the
+    /// order they came. A stall fails `reply.one-per-command`.
+    pub fn pipeline(&mut self, cmds: &[Command]) -> Step<Vec<Reply>> {
+        let n = cmds.len();
+        let t = self.budget().reply();
+        if let Err(s) = self.client().send_all(cmds, t) {
+            let what = format!("sending {n} pipelined commands");
+            return Err(self.stalled(Clause::ReplyOnePerCommand, &what, s));
+        }
+        let budget = self.budget().pipeline(n);
+        self.wait_replies(n, budget)
+    }
+
+    /// Wait (up to `budget`) until `n` replies are waiting, and take every reply received.
+    /// A stall fails `reply.one-per-command`.
+    pub fn wait_replies(&mut self, n: usize, budget: Duration) -> Step<Vec<Reply>> {
+        if let Err(s) = self.client().wait_replies(n, budget) {
+            let got = self.client().pending_replies().len();
+            let what = format!("waiting for {n} replies, {got} came");
+            return Err(self.stalled(Clause::ReplyOnePerCommand, &what, s));
+        }
+        Ok(self.take_replies())
+    }
+
+    /// Every reply received and not yet taken, oldest first.
+    pub fn take_replies(&mut self) -> Vec<Reply> {
+        self.client()
+            .take_replies()
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect()
+    }
+
+    /// Watch for `linger` for replies nobody asked for (late duplicates), and take them.
+    pub fn late_replies(&mut self, linger: Duration) -> Step<Vec<Reply>> {
+        self.wait_for(linger, |c| !c.pending_replies().is_empty())?;
+        Ok(self.take_replies())
+    }
+
+    /// Run a command that must succeed; an error reply fails `clause`.
+    pub fn ok(&mut self, clause: Clause, cmd: Command) -> Step<Value> {
+        let what = describe(&cmd);
+        let r = self.exec_in(clause, cmd)?;
+        match r.error() {
+            Some(e) => Err(Outcome::broken(clause, format!("{what} failed: {e}"))),
             None => Ok(r.return_value().unwrap_or(Value::Null)),
         }
     }
 
+    /// Run `query-version`, which must succeed: the endpoint still answers after what the
+    /// check did to it. An error reply or a stall fails `clause`.
+    pub fn still_answers(&mut self, clause: Clause) -> Step<()> {
+        self.ok(clause, Command::new("query-version").id("after"))
+            .map(drop)
+    }
+
     /// Send raw bytes that draw `replies` replies, or any number when `None`.
     pub fn send_raw(&mut self, bytes: &[u8], replies: Option<usize>) -> Step<()> {
-        let t = self.ctx.budget_for(bytes.len(), Duration::from_millis(5));
+        let t = self.budget().input(bytes.len());
         let n = replies.unwrap_or(OPEN_ENDED);
         let mut f = crate::wire::Framer::default();
         f.push(bytes);
@@ -243,32 +288,46 @@ impl<'a> Probe<'a> {
         if bytes.len() <= CHUNK {
             return match self.client().send_raw(bytes, n, t) {
                 Ok(()) => Ok(()),
-                Err(s) => Err(self.stalled("reply.one-per-command", "sending input", s)),
+                Err(s) => Err(self.stalled(Clause::ReplyOnePerCommand, "sending input", s)),
             };
         }
         // Large input goes in chunks, each with its own budget: a server that reads slowly but
         // steadily is given the time, one that stops reading is caught.
-        self.client().session.send_raw(n);
+        self.client().expect_raw_replies(n);
         let mut sent = 0;
         for chunk in bytes.chunks(CHUNK) {
-            let t = self.ctx.budget_for(chunk.len(), PER_KIB);
-            if let Err(s) = self.client().conn.send(chunk, t) {
+            let t = self.budget().input(chunk.len());
+            if let Err(s) = self.client().send_more(chunk, t) {
                 let what = format!(
                     "sending input: the endpoint stopped reading after {sent} of {} bytes",
                     bytes.len()
                 );
-                return Err(self.stalled("reply.one-per-command", &what, s));
+                return Err(self.stalled(Clause::ReplyOnePerCommand, &what, s));
             }
             sent += chunk.len();
         }
         Ok(())
     }
 
+    /// Send bytes that continue earlier raw input (they draw no reply of their own).
+    pub fn send_more(&mut self, bytes: &[u8]) -> Step<()> {
+        let t = self.budget().input(bytes.len());
+        match self.client().send_more(bytes, t) {
+            Ok(()) => Ok(()),
+            Err(s) => Err(self.stalled(Clause::ReplyOnePerCommand, "sending input", s)),
+        }
+    }
+
+    /// Close the sending half of the connection (the endpoint sees end of input).
+    pub fn shutdown_write(&mut self) {
+        self.client().shutdown_write();
+    }
+
     /// After raw input: optionally reset the parser, then run `query-version` with a fresh id
     /// and wait (up to `budget`) for its reply, which must be a success. Returns the replies
     /// that came before it (what the raw input drew). A stall fails `clause`.
-    pub fn recover(&mut self, clause: &str, reset: bool, budget: Duration) -> Step<Vec<Reply>> {
-        let t = self.t();
+    pub fn recover(&mut self, clause: Clause, reset: bool, budget: Duration) -> Step<Vec<Reply>> {
+        let t = self.budget().reply();
         if reset {
             self.send_raw(&[RESET, b'\n'], None)?;
         }
@@ -296,12 +355,11 @@ impl<'a> Probe<'a> {
                     .is_some_and(|v| v.get("qemu").is_some_and(Value::is_object))
                     && !r.id.as_ref().is_some_and(|id| self.raw_ids.contains(id));
                 if looks_like_probe {
-                    return Err(Outcome::fail(
-                        "cmd.id-echo",
+                    return Err(Outcome::broken(
+                        Clause::CmdIdEcho,
                         format!(
                             "query-version with id {id} was answered (it seems) with id {}",
-                            r.id.as_ref()
-                                .map_or("none".into(), |v| short(&v.to_string()))
+                            show_id(r.id.as_ref())
                         ),
                     ));
                 }
@@ -322,10 +380,10 @@ impl<'a> Probe<'a> {
                 before.push(r);
             }
         }
-        self.client().session.forget_in_flight();
+        self.client().forget_in_flight();
         let probe = probe.expect("waited for it");
         if !is_probe(&probe) {
-            return Err(Outcome::fail(
+            return Err(Outcome::broken(
                 clause,
                 format!(
                     "after the input, query-version failed: {}",
@@ -336,16 +394,48 @@ impl<'a> Probe<'a> {
         Ok(before)
     }
 
-    /// Send raw bytes drawing any number of replies, then [`Probe::recover`].
+    /// Send raw bytes drawing any number of replies, then [`Probe::recover`] within the
+    /// budget for that much input (large input may be read slowly).
     pub fn raw_then_recover(
         &mut self,
-        clause: &str,
+        clause: Clause,
         bytes: &[u8],
         reset: bool,
-        budget: Duration,
     ) -> Step<Vec<Reply>> {
         self.send_raw(bytes, None)?;
+        let budget = self.budget().input(bytes.len());
         self.recover(clause, reset, budget)
+    }
+
+    /// Send `input`, one command carrying `id`, and recover: it must draw exactly one reply,
+    /// a success carrying `id` (the same as a QMP id). An error means the command was not
+    /// read as one (it breaks `clause`), another id breaks `cmd.id-echo`, several replies are
+    /// judged by [`several`].
+    pub fn expect_one_success(
+        &mut self,
+        clause: Clause,
+        what: &str,
+        input: &[u8],
+        id: &Value,
+    ) -> Step<Reply> {
+        let before = self.raw_then_recover(Clause::ReplyOnePerCommand, input, false)?;
+        match before.as_slice() {
+            [r] if r.error().is_none() && r.id.as_ref().is_some_and(|b| same_id(id, b)) => {
+                Ok(r.clone())
+            }
+            [r] => Err(match r.error() {
+                Some(e) => Outcome::broken(clause, format!("{what} drew an error: {e}")),
+                None => Outcome::broken(
+                    Clause::CmdIdEcho,
+                    format!("{what} came back with id {}", show_id(r.id.as_ref())),
+                ),
+            }),
+            [] => Err(Outcome::broken_after(
+                Clause::ReplyOnePerCommand,
+                format!("{what} drew no reply"),
+            )),
+            many => Err(several(what, many)),
+        }
     }
 
     /// Wait up to `timeout` for `done` (e.g. an event); `Ok(false)` when time ran out.
@@ -353,7 +443,7 @@ impl<'a> Probe<'a> {
         match self.client().wait_until(timeout, done) {
             Ok(()) => Ok(true),
             Err(Stall::Timeout(_)) => Ok(false),
-            Err(s) => Err(self.stalled("reply.one-per-command", "waiting", s)),
+            Err(s) => Err(self.stalled(Clause::ReplyOnePerCommand, "waiting", s)),
         }
     }
 
@@ -368,40 +458,20 @@ impl<'a> Probe<'a> {
         out
     }
 
-    /// The messages received on the current connection, each with the bytes that follow it
-    /// up to the next message (its terminator); framing errors as text.
-    pub fn frames(&mut self) -> Vec<FrameSeen> {
-        let bytes = self.received();
-        let mut f = crate::wire::Framer::default();
-        f.push(&bytes);
-        let mut out: Vec<FrameSeen> = Vec::new();
-        while let Some(r) = f.next_frame() {
-            match r {
-                Ok(fr) => {
-                    let sep = fr.separator.to_vec();
-                    if let Some(Ok((_, term))) = out.last_mut() {
-                        *term = sep;
-                    }
-                    out.push(Ok((fr.text.to_vec(), Vec::new())));
-                }
-                Err(e) => out.push(Err(e.to_string())),
-            }
-        }
-        let tail = f.trailing_separator().to_vec();
-        if let Some(Ok((_, term))) = out.last_mut() {
-            *term = tail;
-        }
-        out
+    /// The messages received on the current connection as the session cut them, each with
+    /// its terminator, and framing errors.
+    pub fn frames(&mut self) -> Vec<Result<ReceivedFrame, FrameError>> {
+        self.client().frames()
     }
 
     /// Events received on the current connection.
     pub fn events(&mut self) -> &[Event] {
-        &self.client().events
+        self.client().events()
     }
 
     /// The session's phase on the current connection.
     pub fn phase(&mut self) -> Phase {
-        self.client().session.phase()
+        self.client().session().phase()
     }
 
     /// Finish the check: attach every transcript, and fail it if the session saw a rule
@@ -411,8 +481,8 @@ impl<'a> Probe<'a> {
         let mut o = o;
         if o.status == Status::Fail && o.consequential {
             if let Some(v) = self.violations.first() {
-                let then = o.message.clone();
-                o = Outcome::fail(v.clause, format!("{} (then: {then})", v.message));
+                let then = o.headline();
+                o = Outcome::broken(v.clause, format!("{} (then: {then})", v.message));
             }
         }
         if matches!(o.status, Status::Pass | Status::Warn | Status::Skip) {
@@ -422,7 +492,7 @@ impl<'a> Probe<'a> {
                 if more > 0 {
                     msg.push_str(&format!(" (and {more} more violation(s))"));
                 }
-                o = Outcome::fail(v.clause, msg);
+                o = Outcome::broken(v.clause, msg);
             }
         }
         o.transcript = std::mem::take(&mut self.done);
@@ -437,6 +507,55 @@ impl<'a> Probe<'a> {
     }
 }
 
+/// The replies must carry `ids`, in that order; a reply out of place breaks `clause`.
+pub fn expect_in_order(clause: Clause, replies: &[Reply], ids: &[Value]) -> Step<()> {
+    let wrong = (0..replies.len().max(ids.len()))
+        .find(|&i| replies.get(i).map(|r| r.id.as_ref()) != Some(ids.get(i)));
+    let Some(i) = wrong else { return Ok(()) };
+    let got: Vec<String> = replies.iter().map(|r| show_id(r.id.as_ref())).collect();
+    Err(Outcome::broken(
+        clause,
+        format!(
+            "reply #{i} carries id {}, expected {} (ids as they came: [{}])",
+            replies
+                .get(i)
+                .map_or("(no reply)".to_string(), |r| show_id(r.id.as_ref())),
+            show_id(ids.get(i)),
+            short(&got.join(", "))
+        ),
+    ))
+}
+
+/// The outcome for one command that drew several replies: errors mean it was not read as one
+/// command (`cmd.shape`), successes that it was answered more than once.
+pub fn several(what: &str, replies: &[Reply]) -> Outcome {
+    let errors: Vec<String> = replies
+        .iter()
+        .filter_map(|r| r.error().map(|e| e.to_string()))
+        .collect();
+    if errors.is_empty() {
+        Outcome::broken(
+            Clause::ReplyOnePerCommand,
+            format!("{what} drew {} replies", replies.len()),
+        )
+    } else {
+        Outcome::broken(
+            Clause::CmdShape,
+            format!(
+                "{what} drew {} replies, {} of them errors: {}",
+                replies.len(),
+                errors.len(),
+                short(&errors.join("; "))
+            ),
+        )
+    }
+}
+
+/// An id as messages show it (`none` when there is none), at most 80 characters.
+pub fn show_id(id: Option<&Value>) -> String {
+    id.map_or("none".to_string(), |v| short(&v.to_string()))
+}
+
 /// `name` with its id, for messages.
 pub fn describe(cmd: &Command) -> String {
     let kind = if cmd.oob { "exec-oob" } else { "execute" };
@@ -448,12 +567,7 @@ pub fn describe(cmd: &Command) -> String {
 
 /// At most 80 characters of `s`.
 pub fn short(s: &str) -> String {
-    if s.chars().count() > 80 {
-        let t: String = s.chars().take(77).collect();
-        format!("{t}...")
-    } else {
-        s.to_string()
-    }
+    crate::text::clip(s, 80)
 }
 
 /// Run a check body with a probe opened on a fresh connection.

@@ -1,37 +1,20 @@
 //! Replies: the shape of `return`, exactly one reply per command, in-band order.
 
-use super::probe::{short, with_probe};
-use super::{Check, Ctx, Outcome};
+use super::probe::{expect_in_order, short, show_id, with_probe};
+use super::{Ctx, Outcome};
 use crate::message::Command;
+use crate::spec::Clause;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-pub const CHECKS: &[Check] = &[
-    Check {
-        id: "replies.return-shape",
-        clause: "reply.return",
-        title: "query-version returns {\"qemu\": {major, minor, micro}, \"package\"}",
-        run: return_shape,
-    },
-    Check {
-        id: "replies.one-per-command",
-        clause: "reply.one-per-command",
-        title: "every command gets exactly one reply",
-        run: one_per_command,
-    },
-    Check {
-        id: "replies.in-order",
-        clause: "reply.in-order",
-        title: "in-band commands are answered in the order issued",
-        run: in_order,
-    },
-];
-
-fn return_shape(ctx: &Ctx) -> Outcome {
+pub(super) fn return_shape(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
-        let v = p.ok("reply.return", Command::new("query-version").id("shape"))?;
-        let bad = |what: String| Ok(Outcome::fail("reply.return", what));
+        let v = p.ok(
+            Clause::ReplyReturn,
+            Command::new("query-version").id("shape"),
+        )?;
+        let bad = |what: String| Ok(Outcome::broken(Clause::ReplyReturn, what));
         let Some(obj) = v.as_object() else {
             return bad(format!(
                 "query-version returned {}, not an object",
@@ -62,7 +45,7 @@ fn return_shape(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn one_per_command(ctx: &Ctx) -> Outcome {
+pub(super) fn one_per_command(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let n = 4;
@@ -75,14 +58,12 @@ fn one_per_command(ctx: &Ctx) -> Outcome {
             };
             bytes.extend(Command::new(name).id(json!(format!("one-{i}"))).encode());
         }
-        let t = p.t();
-        let before = p.raw_then_recover("reply.one-per-command", &bytes, false, t)?;
+        let before = p.raw_then_recover(Clause::ReplyOnePerCommand, &bytes, false)?;
         // Late duplicates: anything arriving after the probe's reply.
-        let linger = (p.t() / 10).min(Duration::from_millis(100));
-        p.wait_for(linger, |c| !c.pending_replies().is_empty())?;
-        let late = p.client().take_replies();
+        let linger = p.budget().linger(Duration::from_millis(100));
+        let late = p.late_replies(linger)?;
         let mut counts = vec![0usize; n];
-        for r in before.iter().chain(late.iter().map(|(_, r)| r)) {
+        for r in before.iter().chain(&late) {
             let idx =
                 r.id.as_ref()
                     .and_then(Value::as_str)
@@ -92,19 +73,19 @@ fn one_per_command(ctx: &Ctx) -> Outcome {
             match idx {
                 Some(i) => counts[i] += 1,
                 None => {
-                    return Ok(Outcome::fail(
-                        "reply.one-per-command",
+                    return Ok(Outcome::broken(
+                        Clause::ReplyOnePerCommand,
                         format!(
                             "a reply with id {} answers none of the {n} commands",
-                            r.id.as_ref().map_or("none".into(), Value::to_string)
+                            show_id(r.id.as_ref())
                         ),
                     ))
                 }
             }
         }
         if let Some((i, c)) = counts.iter().enumerate().find(|(_, &c)| c != 1) {
-            return Ok(Outcome::fail(
-                "reply.one-per-command",
+            return Ok(Outcome::broken(
+                Clause::ReplyOnePerCommand,
                 format!("command one-{i} got {c} replies"),
             ));
         }
@@ -114,38 +95,17 @@ fn one_per_command(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn in_order(ctx: &Ctx) -> Outcome {
+pub(super) fn in_order(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let n = 10;
         let names = ["query-version", "query-commands", "qmpspec-no-such-command"];
-        let t = p.t();
-        let mut cmds = Vec::new();
-        let mut bytes = Vec::new();
-        for i in 0..n {
-            let cmd = Command::new(names[i % names.len()]).id(i as u64);
-            bytes.extend(p.client().session.send(cmd.clone()));
-            cmds.push(cmd);
-        }
-        if let Err(s) = p.client().conn.send(&bytes, t) {
-            return Err(p.stalled("reply.in-order", "sending", s));
-        }
-        let budget = p.ctx.budget_for(bytes.len(), Duration::from_millis(5)) * 2;
-        if let Err(s) = p.client().wait_replies(n, budget) {
-            return Err(p.stalled("reply.one-per-command", "waiting for 10 replies", s));
-        }
-        let replies = p.client().take_replies();
-        let got: Vec<String> = replies
-            .iter()
-            .map(|(_, r)| r.id.as_ref().map_or("none".into(), Value::to_string))
+        let cmds: Vec<Command> = (0..n)
+            .map(|i| Command::new(names[i % names.len()]).id(i as u64))
             .collect();
-        let want: Vec<String> = (0..n).map(|i| i.to_string()).collect();
-        if got != want {
-            return Ok(Outcome::fail(
-                "reply.in-order",
-                format!("replies came with ids [{}]", got.join(", ")),
-            ));
-        }
+        let replies = p.pipeline(&cmds)?;
+        let ids: Vec<Value> = (0..n).map(|i| json!(i)).collect();
+        expect_in_order(Clause::ReplyInOrder, &replies, &ids)?;
         Ok(Outcome::pass(format!(
             "{n} pipelined in-band commands answered in order"
         )))

@@ -2,70 +2,14 @@
 //! endpoint must still answer a well-formed command correctly.
 
 use super::errors::refuse_all;
-use super::probe::{same_id, short, with_probe, Probe, Step, PER_KIB};
-use super::{Check, Ctx, Outcome};
+use super::probe::{expect_in_order, same_id, show_id, with_probe, Probe, Step};
+use super::{Ctx, Outcome};
 use crate::message::Command;
+use crate::spec::Clause;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-pub const CHECKS: &[Check] = &[
-    Check {
-        id: "robustness.malformed-json",
-        clause: "cmd.shape",
-        title: "malformed JSON draws errors, then the next command works",
-        run: malformed_json,
-    },
-    Check {
-        id: "robustness.duplicate-keys",
-        clause: "enc.member-order",
-        title: "a repeated key draws one reply of some kind, then the next command works",
-        run: duplicate_keys,
-    },
-    Check {
-        id: "robustness.whitespace",
-        clause: "cmd.shape",
-        title: "tab, CR and LF between tokens are whitespace",
-        run: whitespace,
-    },
-    Check {
-        id: "robustness.deep-nesting",
-        clause: "reply.one-per-command",
-        title: "100 levels of nesting work; 2000 draw errors, then the endpoint recovers",
-        run: deep_nesting,
-    },
-    Check {
-        id: "robustness.many-tokens",
-        clause: "reply.one-per-command",
-        title: "an id of 100,000 tokens is echoed",
-        run: many_tokens,
-    },
-    Check {
-        id: "robustness.large-string",
-        clause: "reply.one-per-command",
-        title: "a 256 KiB string id is echoed",
-        run: large_string,
-    },
-    Check {
-        id: "robustness.split-frame",
-        clause: "cmd.shape",
-        title: "a command split at every byte boundary is one command",
-        run: split_frame,
-    },
-    Check {
-        id: "robustness.many-commands",
-        clause: "reply.in-order",
-        title: "200 commands in one write are all answered, in order",
-        run: many_commands,
-    },
-    Check {
-        id: "robustness.disconnect-mid-command",
-        clause: "reply.one-per-command",
-        title: "a client leaving mid-command does not break the next connection",
-        run: disconnect_mid_command,
-    },
-];
-
-fn malformed_json(ctx: &Ctx) -> Outcome {
+pub(super) fn malformed_json(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let inputs: &[(&str, &[u8])] = &[
@@ -88,19 +32,16 @@ fn malformed_json(ctx: &Ctx) -> Outcome {
             ("a lone closing brace", b"}\n"),
             ("a stray 0xff byte", b"\xff\n"),
         ];
-        // Each input is balanced, so no reset is needed before the next command.
-        match refuse_all(p, "cmd.shape", inputs, false)? {
-            Err(o) => Ok(o),
-            Ok(errors) => Ok(Outcome::pass(format!(
-                "{} malformed inputs drew {} errors; the endpoint recovered each time",
-                inputs.len(),
-                errors.len()
-            ))),
-        }
+        let errors = refuse_all(p, Clause::CmdShape, inputs)?;
+        Ok(Outcome::pass(format!(
+            "{} malformed inputs drew {} errors; the endpoint recovered each time",
+            inputs.len(),
+            errors.len()
+        )))
     })
 }
 
-fn duplicate_keys(ctx: &Ctx) -> Outcome {
+pub(super) fn duplicate_keys(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let inputs: [&[u8]; 3] = [
@@ -110,11 +51,10 @@ fn duplicate_keys(ctx: &Ctx) -> Outcome {
         ];
         let mut kinds = Vec::new();
         for (i, input) in inputs.iter().enumerate() {
-            let t = p.t();
-            let before = p.raw_then_recover("reply.one-per-command", input, false, t)?;
+            let before = p.raw_then_recover(Clause::ReplyOnePerCommand, input, false)?;
             if before.len() != 1 {
-                return Ok(Outcome::fail(
-                    "reply.one-per-command",
+                return Ok(Outcome::broken(
+                    Clause::ReplyOnePerCommand,
                     format!(
                         "a command with a repeated key drew {} replies",
                         before.len()
@@ -125,8 +65,8 @@ fn duplicate_keys(ctx: &Ctx) -> Outcome {
             // Unpredictable results are allowed, but a reply must not claim another id.
             if let Some(id) = &r.id {
                 if *id != json!(format!("dup-{}", i + 1)) {
-                    return Ok(Outcome::fail(
-                        "cmd.id-echo",
+                    return Ok(Outcome::broken(
+                        Clause::CmdIdEcho,
                         format!("reply to a command with a repeated key carries id {id}"),
                     ));
                 }
@@ -144,110 +84,50 @@ fn duplicate_keys(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn whitespace(ctx: &Ctx) -> Outcome {
+pub(super) fn whitespace(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
-        let t = p.t();
-        let before = p.raw_then_recover(
-            "cmd.shape",
+        p.expect_one_success(
+            Clause::CmdShape,
+            "a command with tab/CR/LF whitespace",
             b"\t{\t\"execute\"\r:\n\"query-version\" ,\r\n\"id\"\t:\t\"ws\"\r}\r\n",
-            false,
-            t,
+            &json!("ws"),
         )?;
-        match before.as_slice() {
-            [r] if r.error().is_none() && r.id == Some(json!("ws")) => Ok(Outcome::pass(
-                "a command with tabs, CRs and LFs between tokens was answered once",
-            )),
-            [r] => Ok(Outcome::fail(
-                "cmd.shape",
-                format!(
-                    "a command with tab/CR/LF whitespace drew {}",
-                    r.error()
-                        .map_or("a reply without its id".into(), |e| format!(
-                            "an error: {e}"
-                        ))
-                ),
-            )),
-            other => Ok(several("a command with tab/CR/LF whitespace", other)),
-        }
+        Ok(Outcome::pass(
+            "a command with tabs, CRs and LFs between tokens was answered once",
+        ))
     })
-}
-
-/// The outcome for one command that drew several replies: errors mean it was not read as one
-/// command (`cmd.shape`), successes that it was answered more than once.
-pub(super) fn several(what: &str, replies: &[crate::message::Reply]) -> Outcome {
-    let errors: Vec<String> = replies
-        .iter()
-        .filter_map(|r| r.error().map(|e| e.to_string()))
-        .collect();
-    if errors.is_empty() {
-        Outcome::fail(
-            "reply.one-per-command",
-            format!("{what} drew {} replies", replies.len()),
-        )
-    } else {
-        Outcome::fail(
-            "cmd.shape",
-            format!(
-                "{what} drew {} replies, {} of them errors: {}",
-                replies.len(),
-                errors.len(),
-                short(&errors.join("; "))
-            ),
-        )
-    }
 }
 
 fn nested(depth: usize) -> String {
     format!("{}{}", "[".repeat(depth), "]".repeat(depth))
 }
 
-fn deep_nesting(ctx: &Ctx) -> Outcome {
+pub(super) fn deep_nesting(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         // 100 levels in all (the command object and an id of 99 arrays): must be echoed.
         let id: Value = serde_json::from_str(&nested(99)).expect("valid");
         let input = format!("{{\"execute\":\"query-version\",\"id\":{}}}\n", nested(99));
-        let t = p.t();
-        let before = p.raw_then_recover("reply.one-per-command", input.as_bytes(), false, t)?;
-        match before.as_slice() {
-            [r] if r.error().is_none() && r.id.as_ref().is_some_and(|b| same_id(&id, b)) => {}
-            [r] => {
-                return Ok(Outcome::fail(
-                    "cmd.id-echo",
-                    format!(
-                        "a command nested 100 levels deep drew {}",
-                        r.error()
-                            .map_or("a reply with another id".into(), |e| format!(
-                                "an error: {e}"
-                            ))
-                    ),
-                ))
-            }
-            other => {
-                return Ok(Outcome::fail(
-                    "reply.one-per-command",
-                    format!(
-                        "a command nested 100 levels deep drew {} replies",
-                        other.len()
-                    ),
-                ))
-            }
-        }
+        p.expect_one_success(
+            Clause::CmdIdEcho,
+            "a command nested 100 levels deep",
+            input.as_bytes(),
+            &id,
+        )?;
         // 2000 levels in the arguments: any number of errors (or an argument error), then
         // a reset and a well-formed command must work.
         let input = format!(
             "{{\"execute\":\"query-version\",\"arguments\":{{\"a\":{}}},\"id\":\"deep\"}}\n",
             nested(2000)
         );
-        let budget = p.ctx.budget_for(input.len(), PER_KIB);
-        let before = p.raw_then_recover("reply.one-per-command", input.as_bytes(), true, budget)?;
+        let before = p.raw_then_recover(Clause::ReplyOnePerCommand, input.as_bytes(), true)?;
         if let Some(r) = before.iter().find(|r| r.error().is_none()) {
-            return Ok(Outcome::fail(
-                "compat.arg-check",
+            return Ok(Outcome::broken(
+                Clause::CompatArgCheck,
                 format!(
                     "query-version with an unknown argument nested 2000 deep succeeded (id {})",
-                    r.id.as_ref().map_or("none".into(), Value::to_string)
+                    show_id(r.id.as_ref())
                 ),
             ));
         }
@@ -259,13 +139,13 @@ fn deep_nesting(ctx: &Ctx) -> Outcome {
 }
 
 /// Send a command whose id is `id_text`, wait (budget grows with size) and check the echo.
-fn big_id(p: &mut Probe, what: &str, id_text: &str, per_kib: Duration) -> Step<Outcome> {
+fn big_id(p: &mut Probe, what: &str, id_text: &str) -> Step<Outcome> {
     let input = format!("{{\"execute\":\"query-version\",\"id\":{id_text}}}\n");
-    let budget = p.ctx.budget_for(input.len(), per_kib);
-    let before = p.raw_then_recover("reply.one-per-command", input.as_bytes(), false, budget)?;
+    let budget = p.budget().input(input.len());
+    let before = p.raw_then_recover(Clause::ReplyOnePerCommand, input.as_bytes(), false)?;
     let [r] = before.as_slice() else {
-        return Ok(Outcome::fail(
-            "reply.one-per-command",
+        return Ok(Outcome::broken(
+            Clause::ReplyOnePerCommand,
             format!("a command with {what} drew {} replies", before.len()),
         ));
     };
@@ -282,19 +162,14 @@ fn big_id(p: &mut Probe, what: &str, id_text: &str, per_kib: Duration) -> Step<O
             input.len(),
             budget.as_millis()
         ))),
-        other => Ok(Outcome::fail(
-            "cmd.id-echo",
-            format!(
-                "{what} came back as {}",
-                other
-                    .as_ref()
-                    .map_or("nothing".into(), |v| short(&v.to_string()))
-            ),
+        other => Ok(Outcome::broken(
+            Clause::CmdIdEcho,
+            format!("{what} came back as {}", show_id(other.as_ref())),
         )),
     }
 }
 
-fn many_tokens(ctx: &Ctx) -> Outcome {
+pub(super) fn many_tokens(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let n = 100_000;
@@ -307,7 +182,7 @@ fn many_tokens(ctx: &Ctx) -> Outcome {
             id.push('0');
         }
         id.push(']');
-        big_id(p, "an id of 100,000 numbers", &id, PER_KIB)
+        big_id(p, "an id of 100,000 numbers", &id)
     })
 }
 
@@ -317,7 +192,7 @@ fn many_tokens(ctx: &Ctx) -> Outcome {
 /// without reaching a new limit (QEMU's is 64 MiB a message).
 const LARGE_STRING_BYTES: usize = 256 << 10;
 
-fn large_string(ctx: &Ctx) -> Outcome {
+pub(super) fn large_string(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let s: String = (0..LARGE_STRING_BYTES)
@@ -325,14 +200,14 @@ fn large_string(ctx: &Ctx) -> Outcome {
             .collect();
         let id = format!("\"{s}\"");
         // QEMU reads large input slowly: the budget grows with the size.
-        big_id(p, "a 256 KiB string id", &id, PER_KIB)
+        big_id(p, "a 256 KiB string id", &id)
     })
 }
 
-fn split_frame(ctx: &Ctx) -> Outcome {
+pub(super) fn split_frame(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
-        let t = p.t();
+        let t = p.budget().reply();
         let cmd = |id: &str| Command::new("query-version").id(id).encode();
         let base = cmd("split-000");
         for k in 1..base.len() {
@@ -341,25 +216,16 @@ fn split_frame(ctx: &Ctx) -> Outcome {
             let (a, b) = bytes.split_at(k);
             p.send_raw(a, Some(1))?;
             std::thread::sleep(Duration::from_millis(1));
-            if let Err(s) = p.client().conn.send(b, t) {
-                return Err(p.stalled("cmd.shape", "sending the second part", s));
-            }
-            let want = json!(id);
-            if let Err(s) = p.client().wait_replies(1, t) {
-                return Err(p.stalled("cmd.shape", &format!("a command split after byte {k}"), s));
-            }
-            let replies = p.client().take_replies();
-            let r = &replies[0].1;
-            if r.error().is_some() || r.id.as_ref() != Some(&want) {
-                return Ok(Outcome::fail(
-                    "cmd.shape",
+            p.send_more(b)?;
+            let replies = p.wait_replies(1, t)?;
+            let r = &replies[0];
+            if r.error().is_some() || r.id != Some(json!(id)) {
+                return Ok(Outcome::broken(
+                    Clause::CmdShape,
                     format!(
                         "a command split after byte {k} drew {}",
                         r.error().map_or(
-                            format!(
-                                "a reply with id {}",
-                                r.id.as_ref().map_or("none".into(), Value::to_string)
-                            ),
+                            format!("a reply with id {}", show_id(r.id.as_ref())),
                             |e| format!("an error: {e}")
                         )
                     ),
@@ -370,17 +236,12 @@ fn split_frame(ctx: &Ctx) -> Outcome {
         let bytes = Command::new("query-version").id("bytewise").encode();
         p.send_raw(&bytes[..1], Some(1))?;
         for b in &bytes[1..] {
-            if let Err(s) = p.client().conn.send(std::slice::from_ref(b), t) {
-                return Err(p.stalled("cmd.shape", "sending byte by byte", s));
-            }
+            p.send_more(std::slice::from_ref(b))?;
         }
-        if let Err(s) = p.client().wait_replies(1, t) {
-            return Err(p.stalled("cmd.shape", "a command sent byte by byte", s));
-        }
-        let r = p.client().take_replies().remove(0).1;
+        let r = p.wait_replies(1, t)?.remove(0);
         if r.error().is_some() || r.id != Some(json!("bytewise")) {
-            return Ok(Outcome::fail(
-                "cmd.shape",
+            return Ok(Outcome::broken(
+                Clause::CmdShape,
                 "a command sent one byte per write was not answered as itself",
             ));
         }
@@ -392,47 +253,26 @@ fn split_frame(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn many_commands(ctx: &Ctx) -> Outcome {
+pub(super) fn many_commands(ctx: &Ctx) -> Outcome {
     with_probe(ctx, |p| {
         p.negotiate()?;
         let n = 200;
-        let mut bytes = Vec::new();
-        for i in 0..n {
-            bytes.extend(
-                p.client()
-                    .session
-                    .send(Command::new("query-version").id(i as u64)),
-            );
-        }
-        let t = p.t();
-        if let Err(s) = p.client().conn.send(&bytes, t) {
-            return Err(p.stalled("reply.one-per-command", "sending 200 commands", s));
-        }
-        let budget = t + Duration::from_millis(10) * n as u32;
-        if let Err(s) = p.client().wait_replies(n, budget) {
-            let got = p.client().pending_replies().len();
-            return Err(p.stalled(
-                "reply.one-per-command",
-                &format!("{n} commands in one write, {got} answered"),
-                s,
+        let cmds: Vec<Command> = (0..n)
+            .map(|i| Command::new("query-version").id(i as u64))
+            .collect();
+        let replies = p.pipeline(&cmds)?;
+        let ids: Vec<Value> = (0..n).map(|i| json!(i)).collect();
+        expect_in_order(Clause::ReplyInOrder, &replies, &ids)?;
+        if let Some((i, r)) = replies
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.error().is_some())
+        {
+            let e = r.error().map(|e| e.to_string()).unwrap_or_default();
+            return Ok(Outcome::broken(
+                Clause::ReplyReturn,
+                format!("query-version #{i} of {n} in one write failed: {e}"),
             ));
-        }
-        let replies = p.client().take_replies();
-        for (i, (_, r)) in replies.iter().enumerate() {
-            if r.id != Some(json!(i)) || r.error().is_some() {
-                return Ok(Outcome::fail(
-                    "reply.in-order",
-                    format!(
-                        "reply #{i} is {} with id {}",
-                        if r.error().is_some() {
-                            "an error"
-                        } else {
-                            "a success"
-                        },
-                        r.id.as_ref().map_or("none".into(), Value::to_string)
-                    ),
-                ));
-            }
         }
         Ok(Outcome::pass(format!(
             "{n} commands in one write answered in order"
@@ -440,19 +280,22 @@ fn many_commands(ctx: &Ctx) -> Outcome {
     })
 }
 
-fn disconnect_mid_command(ctx: &Ctx) -> Outcome {
+pub(super) fn disconnect_mid_command(ctx: &Ctx) -> Outcome {
     let mut p = Probe::new(ctx);
     let r = (|| -> Step<Outcome> {
         p.connect()?;
         p.negotiate()?;
         p.send_raw(b"{\"execute\":\"query-ver", Some(0))?;
-        p.client().conn.shutdown_write();
+        p.shutdown_write();
         // Let the server notice before the next client arrives.
         std::thread::sleep(Duration::from_millis(20));
         p.disconnect();
         p.connect()?;
         p.negotiate()?;
-        p.ok("reply.return", Command::new("query-version").id("fresh"))?;
+        p.ok(
+            Clause::ReplyReturn,
+            Command::new("query-version").id("fresh"),
+        )?;
         Ok(Outcome::pass(
             "after a client left mid-command, a fresh connection negotiated and ran query-version",
         ))

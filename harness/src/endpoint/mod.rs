@@ -11,7 +11,8 @@ mod transport;
 pub use transport::{ProcessTransport, Transport};
 
 use crate::message::{Command, Event, Greeting, Reply};
-use crate::session::{ClientSession, InFlight, SessionEvent, Violation};
+use crate::session::{ClientSession, InFlight, ReceivedFrame, SessionEvent, Violation};
+use crate::wire::FrameError;
 use std::fmt;
 use std::io;
 use std::net::TcpStream;
@@ -58,12 +59,27 @@ pub struct ConnectError {
     pub reason: String,
 }
 
+/// A target named in a way that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TargetError {
+    #[error("unix: needs a socket path")]
+    NoSocketPath,
+    #[error("tcp:{0}: expected tcp:HOST:PORT")]
+    NotHostPort(String),
+    #[error("{0}: expected unix:PATH or tcp:HOST:PORT")]
+    UnknownScheme(String),
+    #[error("{0}")]
+    Words(#[from] shell_words::ParseError),
+    #[error("no program to run")]
+    NoProgram,
+}
+
 impl Target {
     /// Parse `unix:PATH` or `tcp:HOST:PORT` (the `--connect` argument).
-    pub fn parse_connect(s: &str) -> Result<Target, String> {
+    pub fn parse_connect(s: &str) -> Result<Target, TargetError> {
         if let Some(p) = s.strip_prefix("unix:") {
             if p.is_empty() {
-                return Err("unix: needs a socket path".into());
+                return Err(TargetError::NoSocketPath);
             }
             Ok(Target::Unix(PathBuf::from(p)))
         } else if let Some(a) = s.strip_prefix("tcp:") {
@@ -71,18 +87,19 @@ impl Target {
                 Some((h, port)) if !h.is_empty() && port.parse::<u16>().is_ok() => {
                     Ok(Target::Tcp(a.to_string()))
                 }
-                _ => Err(format!("tcp:{a}: expected tcp:HOST:PORT")),
+                _ => Err(TargetError::NotHostPort(a.to_string())),
             }
         } else {
-            Err(format!("{s}: expected unix:PATH or tcp:HOST:PORT"))
+            Err(TargetError::UnknownScheme(s.to_string()))
         }
     }
 
-    /// Split a `--spawn` command line like a shell would (quotes, backslashes), without a shell.
-    pub fn parse_spawn(s: &str) -> Result<Target, String> {
-        let argv = split_words(s)?;
+    /// Split a `--spawn` command line like a POSIX shell would (quotes, backslashes), without
+    /// a shell and without expansions.
+    pub fn parse_spawn(s: &str) -> Result<Target, TargetError> {
+        let argv = shell_words::split(s)?;
         if argv.is_empty() {
-            return Err("--spawn needs a program".into());
+            return Err(TargetError::NoProgram);
         }
         Ok(Target::Spawn(argv))
     }
@@ -93,6 +110,12 @@ impl Target {
         argv.extend(QEMU_MACHINE_ARGS.iter().map(|s| s.to_string()));
         argv.extend(["-qmp".to_string(), "stdio".to_string()]);
         Target::Spawn(argv)
+    }
+
+    /// Whether the target is a socket (`unix:`, `tcp:`): like QEMU's monitor socket, it may
+    /// serve one client at a time, and a second connection waits until the first closes.
+    pub fn is_socket(&self) -> bool {
+        matches!(self, Target::Unix(_) | Target::Tcp(_))
     }
 
     /// A one-line description for reports.
@@ -145,68 +168,6 @@ fn tcp_connect(addr: &str) -> io::Result<TcpStream> {
     Err(last)
 }
 
-/// Split words like a POSIX shell (single quotes, double quotes, backslash), without
-/// expansions.
-pub fn split_words(s: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(x) => cur.push(x),
-                        None => return Err("unterminated single quote".into()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(x @ ('"' | '\\' | '$' | '`')) => cur.push(x),
-                            Some(x) => {
-                                cur.push('\\');
-                                cur.push(x);
-                            }
-                            None => return Err("unterminated double quote".into()),
-                        },
-                        Some(x) => cur.push(x),
-                        None => return Err("unterminated double quote".into()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                match chars.next() {
-                    Some(x) => cur.push(x),
-                    None => return Err("trailing backslash".into()),
-                }
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    Ok(words)
-}
-
 /// Direction of a transcript entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dir {
@@ -239,17 +200,15 @@ pub struct Transcript {
 }
 
 impl Transcript {
-    /// Bytes as text; invalid UTF-8 and control characters other than CR/LF/tab escaped.
+    /// Bytes as text; invalid UTF-8 escaped, and what is not text but CR/LF/tab
+    /// ([`crate::text::escape_controls`]).
     pub fn text(bytes: &[u8]) -> String {
         let mut out = String::with_capacity(bytes.len());
         for chunk in bytes.utf8_chunks() {
-            for c in chunk.valid().chars() {
-                if c.is_control() && !matches!(c, '\r' | '\n' | '\t') {
-                    out.push_str(&format!("\\u{{{:x}}}", c as u32));
-                } else {
-                    out.push(c);
-                }
-            }
+            out.push_str(&crate::text::escape_controls(
+                chunk.valid(),
+                &['\r', '\n', '\t'],
+            ));
             for b in chunk.invalid() {
                 out.push_str(&format!("\\x{b:02x}"));
             }
@@ -285,6 +244,31 @@ pub enum Stall {
     #[error("the server sent more than {0} bytes without completing")]
     Flood(usize),
 }
+
+/// A wait that did not deliver, as people read it (in checks and fuzz findings alike): how
+/// it ended, and what the peer said on stderr.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stalled {
+    pub stall: Stall,
+    /// The first line the peer printed on stderr, if any.
+    pub stderr: Option<String>,
+}
+
+impl fmt::Display for Stalled {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match &self.stall {
+            Stall::Timeout(d) => write!(f, "no answer within {} ms", d.as_millis())?,
+            Stall::Closed => f.write_str("the endpoint closed the connection")?,
+            other => write!(f, "{other}")?,
+        }
+        match &self.stderr {
+            Some(l) => write!(f, " (stderr: {l})"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for Stalled {}
 
 /// A connection with a transcript. Every operation has a deadline.
 pub struct Connection {
@@ -370,17 +354,17 @@ impl Connection {
 /// A QMP client: a [`Connection`] driven by a [`ClientSession`]. It keeps every event and
 /// violation the session reported, for the check to judge.
 pub struct Client {
-    pub conn: Connection,
-    pub session: ClientSession,
+    conn: Connection,
+    session: ClientSession,
     /// Every violation seen so far.
-    pub violations: Vec<Violation>,
+    violations: Vec<Violation>,
     /// Every asynchronous event received so far.
-    pub events: Vec<Event>,
+    events: Vec<Event>,
     /// Replies that arrived while nobody was waiting for them (oldest first).
     replies: Vec<(Option<InFlight>, Reply)>,
     greeting: Option<Greeting>,
     /// Cap on bytes received while waiting for one thing (a flooding server is a finding).
-    pub max_wait_bytes: usize,
+    max_wait_bytes: usize,
 }
 
 impl Client {
@@ -470,6 +454,32 @@ impl Client {
         self.conn.send(&bytes, timeout)
     }
 
+    /// Send every command in one write (pipelined), without waiting.
+    pub fn send_all(&mut self, cmds: &[Command], timeout: Duration) -> Result<(), Stall> {
+        let mut bytes = Vec::new();
+        for c in cmds {
+            bytes.extend(self.session.send(c.clone()));
+        }
+        self.conn.send(&bytes, timeout)
+    }
+
+    /// Send bytes that continue earlier raw input: they draw no reply of their own.
+    pub fn send_more(&mut self, bytes: &[u8], timeout: Duration) -> Result<(), Stall> {
+        self.conn.send(bytes, timeout)
+    }
+
+    /// Count on `replies` more replies of any shape, to raw input sent (or about to be sent)
+    /// with [`Client::send_more`].
+    pub fn expect_raw_replies(&mut self, replies: usize) {
+        self.session.send_raw(replies);
+    }
+
+    /// Forget every command still waiting for a reply (after input whose replies are not
+    /// all expected to come).
+    pub fn forget_in_flight(&mut self) -> Vec<InFlight> {
+        self.session.forget_in_flight()
+    }
+
     /// Send raw bytes that should draw `replies` replies of any shape.
     pub fn send_raw(
         &mut self,
@@ -539,6 +549,52 @@ impl Client {
     pub fn transcript(&self) -> &Transcript {
         self.conn.transcript()
     }
+
+    /// The session state machine (its phase, what is in flight, whether oob is on).
+    pub fn session(&self) -> &ClientSession {
+        &self.session
+    }
+
+    /// Every violation the session reported so far.
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    /// Every asynchronous event received so far.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// Everything the server sent, as the session's framer cut it.
+    pub fn frames(&self) -> Vec<Result<ReceivedFrame, FrameError>> {
+        self.session.frames()
+    }
+
+    /// True once the server closed its end.
+    pub fn at_eof(&self) -> bool {
+        self.conn.at_eof()
+    }
+
+    /// Close our sending half (the server sees end of input).
+    pub fn shutdown_write(&mut self) {
+        self.conn.shutdown_write();
+    }
+
+    /// What the server printed out of band (a process's stderr).
+    pub fn diagnostics(&self) -> String {
+        self.conn.diagnostics()
+    }
+
+    /// A wait that ended in `stall`, with the first line the peer printed on stderr (a
+    /// process that died usually says why).
+    pub fn stalled(&self, stall: Stall) -> Stalled {
+        let diag = self.diagnostics();
+        let stderr = diag
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .map(str::to_string);
+        Stalled { stall, stderr }
+    }
 }
 
 #[cfg(test)]
@@ -546,10 +602,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn words_split_like_a_shell() {
+    fn spawn_splits_like_a_shell() {
+        let t =
+            Target::parse_spawn(r#"qemu-storage-daemon --chardev stdio,id=m  'a b' "c\"d" e\ f"#);
+        let Ok(Target::Spawn(argv)) = t else {
+            panic!("{t:?}")
+        };
         assert_eq!(
-            split_words(r#"qemu-storage-daemon --chardev stdio,id=m  'a b' "c\"d" e\ f"#).unwrap(),
-            vec![
+            argv,
+            [
                 "qemu-storage-daemon",
                 "--chardev",
                 "stdio,id=m",
@@ -558,8 +619,11 @@ mod tests {
                 "e f"
             ]
         );
-        assert!(split_words("'open").is_err());
-        assert_eq!(split_words("''").unwrap(), vec![""]);
+        assert!(Target::parse_spawn("'open").is_err());
+        assert!(matches!(
+            Target::parse_spawn("  "),
+            Err(TargetError::NoProgram)
+        ));
     }
 
     #[test]

@@ -1,25 +1,12 @@
 //! Running one test case on a fresh connection, and judging what came back.
 
 use super::generate::Input;
+use crate::budget::Budget;
 use crate::endpoint::{Client, ConnectError, Stall, Target, Transcript};
 use crate::message::Command;
+use crate::spec::Clause;
 use std::fmt;
 use std::time::{Duration, Instant};
-
-/// How long the endpoint may take: a base plus an allowance that grows with the input size
-/// (QEMU reads large input slowly; a stall is a finding only past this budget).
-#[derive(Debug, Clone, Copy)]
-pub struct Budget {
-    pub base: Duration,
-    /// Extra time per byte sent.
-    pub per_byte: Duration,
-}
-
-impl Budget {
-    pub fn for_bytes(&self, n: usize) -> Duration {
-        self.base + self.per_byte * n.min(u32::MAX as usize) as u32
-    }
-}
 
 /// What kind of misbehaviour a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -65,7 +52,7 @@ impl FindingKind {
 pub struct Finding {
     pub kind: FindingKind,
     /// The clause broken, for violations.
-    pub clause: Option<&'static str>,
+    pub clause: Option<Clause>,
     pub message: String,
 }
 
@@ -107,22 +94,22 @@ pub struct CaseSetup {
     pub enable_oob: bool,
     /// The command used to check the endpoint still answers (`query-version` when listed).
     pub probe: String,
+    /// How long the endpoint may take (its fuzz rules: QEMU reads large input slowly; a
+    /// stall is a finding only past this budget).
     pub budget: Budget,
 }
 
 /// Clauses that raw input makes ambiguous: it may draw any number of replies, with or
 /// without ids, so reply matching cannot be judged in a case that sent raw bytes.
-const MATCHING_CLAUSES: &[&str] = &["reply.one-per-command", "cmd.id-echo", "reply.in-order"];
+const MATCHING_CLAUSES: &[Clause] = &[
+    Clause::ReplyOnePerCommand,
+    Clause::CmdIdEcho,
+    Clause::ReplyInOrder,
+];
 
-fn stall_finding(stall: Stall, during: &str, diagnostics: String) -> Finding {
-    let extra = if diagnostics.trim().is_empty() {
-        String::new()
-    } else {
-        format!(
-            " (stderr: {})",
-            diagnostics.trim().lines().last().unwrap_or("")
-        )
-    };
+/// The finding for a wait during `during` that ended in `stall`, described as every wait
+/// that did not deliver is ([`Client::stalled`]).
+fn stall_finding(client: &Client, stall: Stall, during: &str) -> Finding {
     let kind = match stall {
         Stall::Closed | Stall::Io(_) => FindingKind::Closed,
         Stall::Timeout(_) => FindingKind::Stall,
@@ -131,7 +118,7 @@ fn stall_finding(stall: Stall, during: &str, diagnostics: String) -> Finding {
     Finding {
         kind,
         clause: None,
-        message: format!("{during}: {stall}{extra}"),
+        message: format!("{during}: {}", client.stalled(stall)),
     }
 }
 
@@ -158,7 +145,7 @@ pub fn run_case(
     } else {
         let raw_sent = inputs.iter().any(|i| matches!(i, Input::Raw(_)));
         let v = client
-            .violations
+            .violations()
             .iter()
             .find(|v| !(raw_sent && MATCHING_CLAUSES.contains(&v.clause)));
         if let Some(v) = v {
@@ -176,7 +163,7 @@ pub fn run_case(
             run.replies_ok += 1;
         }
     }
-    run.events = client.events.len();
+    run.events = client.events().len();
     run.transcript = client.transcript().clone();
     Ok(run)
 }
@@ -187,11 +174,10 @@ fn drive(
     inputs: &[Input],
     run: &mut CaseRun,
 ) -> Result<(), Finding> {
-    let base = setup.budget.base;
-    let diag = |c: &Client| c.conn.diagnostics();
+    let base = setup.budget.reply();
     let greeting = client
         .greeting(base)
-        .map_err(|e| stall_finding(e, "waiting for the greeting", diag(client)))?;
+        .map_err(|e| stall_finding(client, e, "waiting for the greeting"))?;
     let enable: &[&str] = if setup.enable_oob && greeting.offers("oob") {
         &["oob"]
     } else {
@@ -203,7 +189,7 @@ fn drive(
     }
     client
         .execute(caps, base)
-        .map_err(|e| stall_finding(e, "negotiating", diag(client)))?;
+        .map_err(|e| stall_finding(client, e, "negotiating"))?;
 
     let mut raw_sent = false;
     for input in inputs {
@@ -213,30 +199,29 @@ fn drive(
             Input::Command(c) => client.send(c.clone(), base),
             Input::Raw(b) => {
                 raw_sent = true;
-                client.conn.send(b, setup.budget.for_bytes(b.len()))
+                client.send_more(b, setup.budget.fuzz_input(b.len()))
             }
         };
-        sent.map_err(|e| stall_finding(e, "sending input", diag(client)))?;
+        sent.map_err(|e| stall_finding(client, e, "sending input"))?;
     }
     if raw_sent {
         // Raw input may leave an object open, which swallows what follows until a control
         // character resets the parser (parser.reset).
         client
-            .conn
-            .send(b"\x01\n", base)
-            .map_err(|e| stall_finding(e, "sending the parser reset", diag(client)))?;
+            .send_more(b"\x01\n", base)
+            .map_err(|e| stall_finding(client, e, "sending the parser reset"))?;
     }
     let probe = Command::new(setup.probe.clone()).id("qmpspec-probe");
-    let budget = setup.budget.for_bytes(run.bytes_sent);
+    let budget = setup.budget.fuzz_input(run.bytes_sent);
     let sent_at = Instant::now();
     client
         .execute(probe, budget)
-        .map_err(|e| stall_finding(e, "waiting for the probe's reply", diag(client)))?;
+        .map_err(|e| stall_finding(client, e, "waiting for the probe's reply"))?;
     run.probe_rtt = Some(sent_at.elapsed());
     if !raw_sent {
         // Every in-band command sent before the probe must have been answered before it.
         if let Some(left) = client
-            .session
+            .session()
             .in_flight()
             .find(|c| !c.command.as_ref().is_some_and(|c| c.oob))
         {
@@ -247,7 +232,7 @@ fn drive(
                 .to_string();
             return Err(Finding {
                 kind: FindingKind::Violation,
-                clause: Some("reply.one-per-command"),
+                clause: Some(Clause::ReplyOnePerCommand),
                 message: format!("no reply to {name}, though a later command was answered"),
             });
         }

@@ -2,8 +2,8 @@
 //! itself publishes (its command list), envelope variations from the session model, and
 //! byte-level mutations of real client transcripts.
 
-use super::rng::Rng;
 use crate::message::Command;
+use crate::rng::Rng;
 use serde_json::{json, Map, Value};
 
 /// One thing sent to the endpoint.

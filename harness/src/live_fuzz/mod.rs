@@ -6,45 +6,53 @@
 //! recorded transcripts, deep nesting), then a probe that must still be answered. A case
 //! that shows a finding (the endpoint closed or died, stalled past a budget that grows with
 //! the input, answered far slower than usual, or broke a protocol rule) is minimized and
-//! saved as a reproducer.
+//! saved as a reproducer. Several workers may fuzz at once (`jobs`), each with its own
+//! connections and seed; a finding they share is saved once.
 
 mod exec;
 mod generate;
 mod minimize;
 mod reproducer;
-mod rng;
+mod workers;
 
-pub use exec::{run_case, Budget, CaseRun, CaseSetup, Finding, FindingKind};
+pub use exec::{run_case, CaseRun, CaseSetup, Finding, FindingKind};
 pub use generate::{Generator, Input, KINDS};
 pub use minimize::{minimize, Effort};
 pub use reproducer::{Reproducer, ReproducerError};
-pub use rng::Rng;
+pub use workers::worker_seed;
 
-use crate::endpoint::{Client, ConnectError, Target};
+use crate::budget::Budget;
+use crate::endpoint::{Client, ConnectError, Stall, Target};
 use crate::message::Command;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use workers::Campaign;
 
 /// How to fuzz.
 #[derive(Debug, Clone)]
 pub struct FuzzOptions {
     /// Stop after this long.
     pub time: Duration,
-    /// Seed of the generator: the same seed sends the same inputs.
+    /// Seed of the generator: the same seed sends the same inputs (worker `k` uses
+    /// [`worker_seed`]`(seed, k)`).
     pub seed: u64,
+    /// Workers fuzzing at once, each on its own connections or processes (at least 1).
+    pub jobs: usize,
     /// Where reproducers go (none: findings are only reported).
     pub out: Option<PathBuf>,
     /// Base reply budget.
     pub timeout: Duration,
-    /// Stop after this many cases (for tests).
+    /// Stop after this many cases, across workers (for tests).
     pub max_cases: Option<u64>,
 }
 
 /// A snapshot of a run in progress.
 #[derive(Debug, Clone, Default)]
 pub struct Progress {
+    /// Cases run, across workers.
     pub execs: u64,
+    pub workers: usize,
     pub elapsed: Duration,
     pub findings: usize,
     /// Distinct command names sent / listed by the endpoint.
@@ -72,8 +80,12 @@ pub struct SavedFinding {
     pub original_bytes: usize,
     /// Where the reproducer was written.
     pub file: Option<PathBuf>,
-    /// How many cases showed the same finding.
+    /// How many cases showed the same finding, across workers.
     pub hits: u64,
+    /// The same, per worker.
+    pub hits_by_worker: Vec<u64>,
+    /// The worker that saw it first (and minimized it): the reproducer's seed is its seed.
+    pub worker: usize,
 }
 
 /// The result of a fuzzing run.
@@ -94,20 +106,46 @@ impl FuzzSummary {
     }
 }
 
+/// Why a fuzzing run could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum FuzzError {
+    #[error("cannot reach the target: {0}")]
+    Unreachable(#[from] ConnectError),
+    #[error("{target}: no greeting: {stall}")]
+    NoGreeting { target: String, stall: Stall },
+    #[error("{target}: negotiation failed: {stall}")]
+    Negotiation { target: String, stall: Stall },
+    /// Several workers on a socket, which serves one client at a time: the others would
+    /// wait for their greeting, and their stalls would be reported as the endpoint's.
+    #[error("{target} is a socket, which serves one client at a time: {jobs} workers would wait on each other (use one, or a target each worker starts afresh: --qemu, --spawn, --emulated)")]
+    SharedSocket { target: String, jobs: usize },
+    /// A finding could not be saved under `--out`.
+    #[error("{}: {source}", path.display())]
+    Save {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// What the endpoint publishes about itself, learned on a first connection.
+#[derive(Debug)]
 struct Discovery {
     commands: Vec<String>,
     oob: bool,
     probe: String,
 }
 
-fn discover(target: &Target, timeout: Duration) -> Result<Discovery, String> {
-    let mut c = Client::connect(target).map_err(|e| e.to_string())?;
-    let g = c
-        .greeting(timeout)
-        .map_err(|e| format!("{}: no greeting: {e}", target.description()))?;
+fn discover(target: &Target, timeout: Duration) -> Result<Discovery, FuzzError> {
+    let mut c = Client::connect(target)?;
+    let g = c.greeting(timeout).map_err(|stall| FuzzError::NoGreeting {
+        target: target.description(),
+        stall,
+    })?;
     c.handshake(&[], timeout)
-        .map_err(|e| format!("{}: negotiation failed: {e}", target.description()))?;
+        .map_err(|stall| FuzzError::Negotiation {
+            target: target.description(),
+            stall,
+        })?;
     let mut commands = Vec::new();
     if let Ok(r) = c.execute(Command::new("query-commands").id("discover"), timeout) {
         if let Some(serde_json::Value::Array(list)) = r.return_value() {
@@ -130,180 +168,90 @@ fn discover(target: &Target, timeout: Duration) -> Result<Discovery, String> {
     })
 }
 
-/// Latency model: a finding is "slow" when the probe takes far longer than the median of
-/// small cases plus the input-size allowance.
-struct Latency {
-    samples: Vec<Duration>,
+/// A fuzzing run ready to go: its options checked, the target reached and what it publishes
+/// learned, the output directory made. [`start`] makes one, [`Fuzzing::run`] runs it.
+#[derive(Debug)]
+pub struct Fuzzing<'t> {
+    target: &'t Target,
+    opts: FuzzOptions,
+    discovery: Discovery,
 }
 
-impl Latency {
-    fn median(&self) -> Option<Duration> {
-        if self.samples.len() < 20 {
-            return None;
-        }
-        let mut s = self.samples.clone();
-        s.sort();
-        Some(s[s.len() / 2])
+/// Get ready to fuzz `target`: `Err` when several workers would share a socket, the target
+/// cannot be reached or never completes a handshake, or the output directory cannot be made.
+pub fn start<'t>(target: &'t Target, opts: &FuzzOptions) -> Result<Fuzzing<'t>, FuzzError> {
+    if opts.jobs > 1 && target.is_socket() {
+        return Err(FuzzError::SharedSocket {
+            target: target.description(),
+            jobs: opts.jobs,
+        });
     }
-
-    fn is_slow(&self, rtt: Duration, allowance: Duration) -> bool {
-        self.median()
-            .is_some_and(|m| rtt > (m * 50).max(Duration::from_millis(500)) + allowance)
+    let discovery = discover(target, opts.timeout)?;
+    if let Some(dir) = &opts.out {
+        std::fs::create_dir_all(dir).map_err(|source| FuzzError::Save {
+            path: dir.clone(),
+            source,
+        })?;
     }
+    Ok(Fuzzing {
+        target,
+        opts: FuzzOptions {
+            jobs: opts.jobs.max(1),
+            ..opts.clone()
+        },
+        discovery,
+    })
 }
 
-/// Fuzz `target` until the time is up. `progress` is called about once a second.
-/// `Err` only when the target cannot be reached or never completes a handshake.
+/// Fuzz `target` with `opts.jobs` workers until the time is up: [`start`], then
+/// [`Fuzzing::run`].
 pub fn run(
     target: &Target,
     opts: &FuzzOptions,
-    mut progress: impl FnMut(&Progress),
-) -> Result<FuzzSummary, String> {
-    let started = Instant::now();
-    let d = discover(target, opts.timeout)?;
-    let mut gen = Generator::new(opts.seed, &d.commands, d.oob);
-    let setup = CaseSetup {
-        enable_oob: d.oob,
-        probe: d.probe.clone(),
-        budget: Budget {
-            base: opts.timeout,
-            per_byte: Duration::from_micros(5),
-        },
-    };
-    if let Some(dir) = &opts.out {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    let mut p = Progress {
-        commands_total: d.commands.len(),
-        ..Progress::default()
-    };
-    let mut covered: BTreeSet<String> = BTreeSet::new();
-    let mut findings: Vec<SavedFinding> = Vec::new();
-    let mut latency = Latency {
-        samples: Vec::new(),
-    };
-    let mut last_report = Instant::now();
-    while started.elapsed() < opts.time && opts.max_cases.is_none_or(|m| p.execs < m) {
-        let case = gen.case();
-        let inputs: Vec<Input> = case.iter().map(|(i, _)| i.clone()).collect();
-        for (i, kind) in &case {
-            *p.input_kinds.entry(kind).or_default() += 1;
-            if let Input::Command(c) = i {
-                if d.commands.binary_search(&c.name).is_ok() {
-                    covered.insert(c.name.clone());
+    progress: impl FnMut(&Progress),
+) -> Result<FuzzSummary, FuzzError> {
+    start(target, opts)?.run(progress)
+}
+
+impl Fuzzing<'_> {
+    /// Fuzz until the time is up. `progress` is called about once a second with the
+    /// counters of all workers. `Err` when a reproducer cannot be written.
+    pub fn run(self, mut progress: impl FnMut(&Progress)) -> Result<FuzzSummary, FuzzError> {
+        let Fuzzing {
+            target,
+            opts,
+            discovery: d,
+        } = self;
+        let setup = CaseSetup {
+            enable_oob: d.oob,
+            probe: d.probe,
+            budget: Budget::new(opts.timeout),
+        };
+        let campaign = Campaign::new(target, &opts, setup, &d.commands);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..opts.jobs)
+                .map(|k| {
+                    let campaign = &campaign;
+                    scope.spawn(move || campaign.work(k))
+                })
+                .collect();
+            let mut last_report = std::time::Instant::now();
+            while !workers.iter().all(|w| w.is_finished()) {
+                std::thread::sleep(Duration::from_millis(50));
+                if last_report.elapsed() >= Duration::from_secs(1) {
+                    last_report = std::time::Instant::now();
+                    progress(&campaign.progress());
                 }
             }
-        }
-        let run = run_case(target, &setup, &inputs).map_err(|e: ConnectError| e.to_string())?;
-        p.execs += 1;
-        *p.message_kinds.entry("return").or_default() += run.replies_ok as u64;
-        *p.message_kinds.entry("error").or_default() += run.replies_err as u64;
-        *p.message_kinds.entry("event").or_default() += run.events as u64;
-        let mut finding = run.finding.clone();
-        if finding.is_none() {
-            if let Some(rtt) = run.probe_rtt {
-                let allowance = setup.budget.per_byte * run.bytes_sent as u32;
-                if latency.is_slow(rtt, allowance) {
-                    // Latency is noisy: a slow case must be slow twice.
-                    let again = run_case(target, &setup, &inputs)
-                        .ok()
-                        .and_then(|r| r.probe_rtt);
-                    if again.is_some_and(|a| latency.is_slow(a, allowance)) {
-                        finding = Some(Finding {
-                            kind: FindingKind::Slow,
-                            clause: None,
-                            message: format!(
-                                "probe answered after {rtt:?} (median {:?}) for {} bytes of input",
-                                latency.median().unwrap_or_default(),
-                                run.bytes_sent
-                            ),
-                        });
-                    }
-                } else if run.bytes_sent < 4096 {
-                    latency.samples.push(rtt);
-                    if latency.samples.len() > 200 {
-                        latency.samples.remove(0);
-                    }
-                }
-            }
-        }
-        if let Some(f) = finding {
-            if let Some(known) = findings
-                .iter_mut()
-                .find(|k| k.reproducer.finding.same_as(&f))
-            {
-                known.hits += 1;
-            } else {
-                let original_bytes = run.bytes_sent;
-                let (min_inputs, _runs) = if f.kind == FindingKind::Slow {
-                    (inputs.clone(), 0)
-                } else {
-                    minimize(
-                        target,
-                        &setup,
-                        inputs.clone(),
-                        &f,
-                        Effort {
-                            max_runs: 200,
-                            max_time: Duration::from_secs(30),
-                        },
-                    )
-                };
-                let confirm = run_case(target, &setup, &min_inputs).ok();
-                let transcript = confirm
-                    .as_ref()
-                    .map(|r| r.transcript.clone())
-                    .unwrap_or(run.transcript.clone());
-                let finding = confirm
-                    .and_then(|r| r.finding)
-                    .filter(|g| g.same_as(&f))
-                    .unwrap_or(f);
-                let reproducer = Reproducer {
-                    finding,
-                    setup: setup.clone(),
-                    inputs: min_inputs,
-                    seed: opts.seed,
-                    transcript,
-                };
-                let file = match &opts.out {
-                    Some(dir) => {
-                        let name = format!(
-                            "finding-{:03}-{}.json",
-                            findings.len() + 1,
-                            reproducer.finding.kind.as_str()
-                        );
-                        let path = dir.join(name);
-                        let text = serde_json::to_vec_pretty(&reproducer.to_json())
-                            .expect("reproducer JSON serializes");
-                        std::fs::write(&path, text)
-                            .map_err(|e| format!("{}: {e}", path.display()))?;
-                        Some(path)
-                    }
-                    None => None,
-                };
-                findings.push(SavedFinding {
-                    reproducer,
-                    original_inputs: inputs.len(),
-                    original_bytes,
-                    file,
-                    hits: 1,
-                });
-            }
-        }
-        p.findings = findings.len();
-        p.commands_covered = covered.len();
-        p.elapsed = started.elapsed();
-        if last_report.elapsed() >= Duration::from_secs(1) {
-            last_report = Instant::now();
-            progress(&p);
-        }
+        });
+        let p = campaign.progress();
+        progress(&p);
+        let findings = campaign.finish()?;
+        Ok(FuzzSummary {
+            progress: p,
+            findings,
+        })
     }
-    p.elapsed = started.elapsed();
-    progress(&p);
-    Ok(FuzzSummary {
-        progress: p,
-        findings,
-    })
 }
 
 /// Run a reproducer against `target`: `Ok(Some(finding))` when it shows the same finding

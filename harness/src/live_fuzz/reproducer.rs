@@ -1,9 +1,11 @@
 //! Reproducer files: a minimized finding as JSON, which `qmpspec replay` runs again.
 
-use super::exec::{Budget, CaseSetup, Finding, FindingKind};
+use super::exec::{CaseSetup, Finding, FindingKind};
 use super::generate::Input;
+use crate::budget::Budget;
 use crate::endpoint::Transcript;
 use crate::message::Command;
+use crate::spec::Clause;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
@@ -65,8 +67,7 @@ impl Reproducer {
             "seed": self.seed,
             "enable_oob": self.setup.enable_oob,
             "probe": self.setup.probe,
-            "budget_ms": self.setup.budget.base.as_millis() as u64,
-            "per_byte_us": self.setup.budget.per_byte.as_micros() as u64,
+            "budget_ms": self.setup.budget.reply().as_millis() as u64,
             "inputs": self.inputs.iter().map(input_to_json).collect::<Vec<_>>(),
             "transcript": self.transcript.coalesced().iter().map(|e| json!({
                 "dir": e.dir.as_str(),
@@ -97,7 +98,7 @@ impl Reproducer {
         let clause = v
             .get("clause")
             .and_then(Value::as_str)
-            .and_then(|c| crate::spec::clause(c).map(|c| c.id.as_str()));
+            .and_then(Clause::from_id);
         let inputs = v
             .get("inputs")
             .and_then(Value::as_array)
@@ -127,10 +128,7 @@ impl Reproducer {
                     .and_then(Value::as_str)
                     .unwrap_or("query-version")
                     .to_string(),
-                budget: Budget {
-                    base: Duration::from_millis(ms("budget_ms", 2000)),
-                    per_byte: Duration::from_micros(ms("per_byte_us", 5)),
-                },
+                budget: Budget::new(Duration::from_millis(ms("budget_ms", 2000))),
             },
             inputs,
             seed: ms("seed", 0),
@@ -148,16 +146,13 @@ mod tests {
         let r = Reproducer {
             finding: Finding {
                 kind: FindingKind::Violation,
-                clause: Some("cmd.id-echo"),
+                clause: Some(Clause::CmdIdEcho),
                 message: "m".into(),
             },
             setup: CaseSetup {
                 enable_oob: true,
                 probe: "query-version".into(),
-                budget: Budget {
-                    base: Duration::from_millis(1500),
-                    per_byte: Duration::from_micros(5),
-                },
+                budget: Budget::new(Duration::from_millis(1500)),
             },
             inputs: vec![
                 Input::Command(Command::new("query-status").id(json!([1]))),

@@ -1,10 +1,12 @@
-//! Commands with real behaviour, QEMU 7.2's recorded answers to argument-less queries, and
-//! the schema-driven answer (the ret-type's example value) for every other command.
+//! Commands with real behaviour, QEMU's recorded answers to argument-less queries (of the
+//! release answered as), and the schema-driven answer (the ret-type's example value) for
+//! every other command.
 
 use super::fault::Fault;
 use super::qobject::QObj;
-use super::server::{Chardev, Monitor, MonitorConfig, Outcome};
-use crate::schema::Severity;
+use super::release::QemuRelease;
+use super::server::{Chardev, Monitor, MonitorConfig, Outcome, UNKNOWN_CAPABILITY};
+use crate::schema::{Schema, Severity, TypeDef};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -50,14 +52,18 @@ pub(crate) fn run(
     match name {
         "qmp_capabilities" => qmp_capabilities(mon, args),
         "query-version" => Ok(version_info(&mon.cfg, true)),
-        "query-status" => Ok(QObj::dict([
-            ("running", QObj::Bool(mon.running)),
-            ("singlestep", QObj::Bool(false)),
-            (
+        "query-status" => {
+            let mut status = vec![("running", QObj::Bool(mon.running))];
+            // (QEMU 10.0 dropped the deprecated `singlestep`: answer as the schema has it.)
+            if has_member(&mon.cfg.schema, ret_type, "singlestep") {
+                status.push(("singlestep", QObj::Bool(false)));
+            }
+            status.push((
                 "status",
                 QObj::str(if mon.running { "running" } else { "paused" }),
-            ),
-        ])),
+            ));
+            Ok(QObj::dict(status))
+        }
         "stop" => {
             if mon.running {
                 mon.running = false;
@@ -74,13 +80,7 @@ pub(crate) fn run(
         }
         "query-name" => Ok(empty()),
         "quit" => {
-            mon.event(
-                "SHUTDOWN",
-                Some(QObj::dict([
-                    ("guest", QObj::Bool(false)),
-                    ("reason", QObj::str("host-qmp-quit")),
-                ])),
-            );
+            host_request(mon, "SHUTDOWN", "host-qmp-quit");
             mon.closing = true;
             Ok(empty())
         }
@@ -94,9 +94,18 @@ pub(crate) fn run(
                 let d = names.remove(pos);
                 names.insert(0, d);
             }
+            if mon.cfg.has(Fault::BadDownstreamName) {
+                names.push("__drive-mirror");
+            }
             let list = names
                 .into_iter()
-                .map(|n| QObj::dict([("name", QObj::str(n))]))
+                .map(|n| {
+                    if mon.cfg.has(Fault::BadQueryCommands) {
+                        QObj::str(n)
+                    } else {
+                        QObj::dict([("name", QObj::str(n))])
+                    }
+                })
                 .collect();
             Ok(QObj::List(list))
         }
@@ -105,10 +114,28 @@ pub(crate) fn run(
             let v = cfg
                 .schema_qobj
                 .get_or_init(|| QObj::from_value(cfg.schema.to_value()));
-            Ok(v.clone())
+            match v {
+                QObj::List(entries) if cfg.has(Fault::SchemaMissesCommand) => Ok(QObj::List(
+                    entries
+                        .iter()
+                        .filter(|e| e.get("name") != Some(&QObj::str("query-name")))
+                        .cloned()
+                        .collect(),
+                )),
+                v => Ok(v.clone()),
+            }
         }
-        "qom-list" => qom_list(arg(args, "path"), &mon.cfg.chardev),
-        "qom-get" => qom_get(arg(args, "path"), arg(args, "property")),
+        "qom-list" => {
+            // Without the argument check, a missing or ill-typed path reads as the root.
+            let root = QObj::str("/");
+            let path = match arg(args, "path") {
+                Some(QObj::Str(_)) => arg(args, "path"),
+                _ if mon.cfg.has(Fault::NoArgCheck) => Some(&root),
+                other => other,
+            };
+            qom_list(path, &mon.cfg.chardev, mon.cfg.release)
+        }
+        "qom-get" => qom_get(arg(args, "path"), arg(args, "property"), mon.cfg.release),
         "query-chardev" => Ok(QObj::List(vec![QObj::dict([
             ("label", QObj::str("compat_monitor0")),
             (
@@ -148,13 +175,7 @@ pub(crate) fn run(
             Ok(QObj::Str(text))
         }
         "system_reset" => {
-            mon.event(
-                "RESET",
-                Some(QObj::dict([
-                    ("guest", QObj::Bool(false)),
-                    ("reason", QObj::str("host-qmp-system-reset")),
-                ])),
-            );
+            host_request(mon, "RESET", "host-qmp-system-reset");
             Ok(empty())
         }
         "system_powerdown" => {
@@ -195,14 +216,16 @@ pub(crate) fn run(
     }
 }
 
-const RETURNS_JSON: &str = include_str!("../../../specs/qemu-7.2/system-x86_64.returns.json");
-
-/// What QEMU 7.2 answered to argument-less queries (specs/qemu-7.2/system-x86_64.returns.json,
-/// recorded by ci/record-qemu-returns.py).
-fn recorded() -> &'static HashMap<String, Outcome> {
-    static R: OnceLock<HashMap<String, Outcome>> = OnceLock::new();
-    R.get_or_init(|| {
-        let v: Value = serde_json::from_str(RETURNS_JSON).unwrap_or(Value::Null);
+/// What QEMU answered to argument-less queries (specs/qemu-<version>/system-x86_64.returns.json,
+/// recorded by ci/record-qemu-returns.py), per release.
+fn recorded(release: QemuRelease) -> &'static HashMap<String, Outcome> {
+    static R: [OnceLock<HashMap<String, Outcome>>; 2] = [OnceLock::new(), OnceLock::new()];
+    let slot = match release {
+        QemuRelease::V7_2 => &R[0],
+        QemuRelease::V10_0 => &R[1],
+    };
+    slot.get_or_init(|| {
+        let v: Value = serde_json::from_str(release.returns_json()).unwrap_or(Value::Null);
         let mut map = HashMap::new();
         for (name, reply) in v["replies"].as_object().into_iter().flatten() {
             let outcome = if let Some(ret) = reply.get("return") {
@@ -224,9 +247,14 @@ fn recorded() -> &'static HashMap<String, Outcome> {
     })
 }
 
+/// Whether object type `ty` of `schema` has a member `member`.
+fn has_member(schema: &Schema, ty: &str, member: &str) -> bool {
+    matches!(schema.ty(ty), Some(TypeDef::Object(o)) if o.member(member).is_some())
+}
+
 /// QEMU's recorded reply to `name`, when there is one and the served schema allows it.
 fn recorded_reply(mon: &Monitor, name: &str, ret_type: &str) -> Option<Outcome> {
-    let r = recorded().get(name)?;
+    let r = recorded(mon.cfg.release).get(name)?;
     if let Ok(ret) = r {
         let allowed = mon
             .cfg
@@ -248,12 +276,39 @@ fn str_arg<'a>(args: &'a [(String, QObj)], name: &str) -> &'a str {
     }
 }
 
-fn qom_get(path: Option<&QObj>, prop: Option<&QObj>) -> Outcome {
+/// The children of the QOM root under `-machine none`, as `qom-list /` names them (besides
+/// `type`): QEMU 10.0 also creates the `backend` and `objects` containers up front.
+fn qom_root(release: QemuRelease) -> &'static [(&'static str, &'static str)] {
+    match release {
+        QemuRelease::V7_2 => &[
+            ("machine", "child<none-machine>"),
+            ("chardevs", "child<container>"),
+        ],
+        QemuRelease::V10_0 => &[
+            ("backend", "child<container>"),
+            ("machine", "child<none-machine>"),
+            ("objects", "child<container>"),
+            ("chardevs", "child<container>"),
+        ],
+    }
+}
+
+/// Whether `path` is one of the root's empty containers (`/objects`, `/backend`).
+fn empty_container(path: &str, release: QemuRelease) -> bool {
+    let name = path.strip_prefix('/').unwrap_or("");
+    name != "chardevs"
+        && qom_root(release)
+            .iter()
+            .any(|(n, t)| *n == name && *t == "child<container>")
+}
+
+fn qom_get(path: Option<&QObj>, prop: Option<&QObj>, release: QemuRelease) -> Outcome {
     let (Some(QObj::Str(path)), Some(QObj::Str(prop))) = (path, prop) else {
         return Err(("GenericError", "Parameter 'path' is missing".into()));
     };
     let class = match path.as_str() {
         "/" | "/chardevs" => "container",
+        p if empty_container(p, release) => "container",
         "/machine" => "none-machine",
         "" => return Err(("GenericError", "Path '' is ambiguous".into())),
         p => return Err(("DeviceNotFound", format!("Device '{p}' not found"))),
@@ -269,6 +324,9 @@ fn qom_get(path: Option<&QObj>, prop: Option<&QObj>) -> Outcome {
 }
 
 fn qmp_capabilities(mon: &mut Monitor, args: &[(String, QObj)]) -> Outcome {
+    if mon.negotiated && mon.cfg.has(Fault::CapsTwice) {
+        return Ok(QObj::Dict(Vec::new()));
+    }
     if mon.negotiated {
         return Err((
             "CommandNotFound",
@@ -283,7 +341,12 @@ fn qmp_capabilities(mon: &mut Monitor, args: &[(String, QObj)]) -> Outcome {
             }
         }
     }
-    let offered = |c: &str| c == "oob" && mon.cfg.offer_oob && !mon.cfg.has(Fault::RejectEnable);
+    let cfg = &mon.cfg;
+    let offered = |c: &str| match c {
+        "oob" => cfg.offer_oob && !cfg.has(Fault::RejectEnable),
+        UNKNOWN_CAPABILITY if cfg.has(Fault::UnknownCapability) => true,
+        _ => cfg.has(Fault::AcceptUnknownCap),
+    };
     let unavailable: Vec<&str> = enable
         .iter()
         .map(String::as_str)
@@ -295,19 +358,24 @@ fn qmp_capabilities(mon: &mut Monitor, args: &[(String, QObj)]) -> Outcome {
             format!("Capability {} not available", unavailable.join(", ")),
         ));
     }
-    mon.negotiated = true;
-    mon.oob = enable.iter().any(|c| c == "oob");
+    if !mon.cfg.has(Fault::CapsNoEffect) {
+        mon.negotiated = true;
+        mon.oob = enable.iter().any(|c| c == "oob");
+    }
     Ok(QObj::Dict(Vec::new()))
 }
 
-fn qom_list(path: Option<&QObj>, chardev: &Chardev) -> Outcome {
+fn qom_list(path: Option<&QObj>, chardev: &Chardev, release: QemuRelease) -> Outcome {
     let prop = |n: &str, t: &str| QObj::dict([("name", QObj::str(n)), ("type", QObj::str(t))]);
     match path {
-        Some(QObj::Str(p)) if p == "/" => Ok(QObj::List(vec![
-            prop("type", "string"),
-            prop("machine", "child<none-machine>"),
-            prop("chardevs", "child<container>"),
-        ])),
+        Some(QObj::Str(p)) if p == "/" => Ok(QObj::List(
+            std::iter::once(prop("type", "string"))
+                .chain(qom_root(release).iter().map(|(n, t)| prop(n, t)))
+                .collect(),
+        )),
+        Some(QObj::Str(p)) if empty_container(p, release) => {
+            Ok(QObj::List(vec![prop("type", "string")]))
+        }
         Some(QObj::Str(p)) if p == "/chardevs" => Ok(QObj::List(vec![
             prop("type", "string"),
             prop(
@@ -324,4 +392,16 @@ fn qom_list(path: Option<&QObj>, chardev: &Chardev) -> Outcome {
         Some(QObj::Str(p)) => Err(("DeviceNotFound", format!("Device '{p}' not found"))),
         _ => Err(("GenericError", "Parameter 'path' is missing".to_string())),
     }
+}
+
+/// Emit `event` (SHUTDOWN, RESET) as QEMU does for a request of the host's, not the guest's:
+/// its data is the shutdown cause.
+fn host_request(mon: &mut Monitor, event: &str, reason: &str) {
+    mon.event(
+        event,
+        Some(QObj::dict([
+            ("guest", QObj::Bool(false)),
+            ("reason", QObj::str(reason)),
+        ])),
+    );
 }

@@ -21,6 +21,9 @@ pub struct Deviations {
     pub no_single_quotes: bool,
     /// Invalid UTF-8 in strings becomes U+FFFD instead of an error.
     pub accept_bad_utf8: bool,
+    /// A number beyond double range becomes infinity (QEMU 7.2's behaviour) instead of an
+    /// error.
+    pub inf_numbers: bool,
 }
 
 /// What the streamer produced.
@@ -540,7 +543,7 @@ impl Parser<'_> {
                 // monitor departs from QEMU on purpose: such a number is a parse error, as
                 // RFC 8259 allows ("an implementation may set limits on the range").
                 let f = s.parse::<f64>().unwrap_or(0.0);
-                if f.is_infinite() {
+                if f.is_infinite() && !dev.inf_numbers {
                     self.error("number out of range");
                     return None;
                 }

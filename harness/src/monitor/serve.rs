@@ -6,6 +6,7 @@
 //! at once; `quit` ends only its own session (with `--stdio` that is the whole server).
 
 use super::fault::{list_faults, Fault};
+use super::release::QemuRelease;
 use super::server::{Chardev, Closed, Monitor, MonitorConfig};
 use super::Schema;
 use clap::{ArgGroup, Args};
@@ -30,9 +31,14 @@ pub struct ServeArgs {
     /// Listen on TCP: PORT or HOST:PORT (a bare port binds 127.0.0.1).
     #[arg(long, value_name = "ADDR")]
     pub tcp: Option<String>,
-    /// A query-qmp-schema snapshot (JSON) to serve instead of QEMU 7.2's system-x86_64 one.
+    /// A query-qmp-schema snapshot (JSON) to serve instead of the QEMU release's
+    /// system-x86_64 one.
     #[arg(long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
+    /// Answer as this QEMU release: its schema (unless --schema), the version in the greeting
+    /// and query-version, and its recorded answers to queries [default: 7.2]
+    #[arg(long, value_name = "7.2|10.0")]
+    pub qemu_version: Option<String>,
     /// Deviate from QEMU on purpose (repeatable; see --list-faults).
     #[arg(long = "fault", value_name = "NAME")]
     pub faults: Vec<String>,
@@ -44,25 +50,43 @@ pub struct ServeArgs {
     pub no_oob: bool,
 }
 
-/// Run `qmpspec serve`; returns the exit code (2 when the server could not be set up).
-pub fn run(args: ServeArgs) -> i32 {
+/// Why the server could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Fault(#[from] super::fault::UnknownFault),
+    #[error("--schema: {0}")]
+    Schema(#[from] crate::schema::SchemaError),
+    #[error("--qemu-version: {0}")]
+    Release(#[from] super::UnknownRelease),
+    /// Binding an address failed, for the reason given (`unix:PATH` or `tcp:ADDR`).
+    #[error("{address}: {reason}")]
+    Bind { address: String, reason: String },
+    #[error("one of --stdio, --unix PATH, --tcp ADDR is needed")]
+    NoEndpoint,
+}
+
+fn bind_error(address: String, reason: impl ToString) -> ServeError {
+    ServeError::Bind {
+        address,
+        reason: reason.to_string(),
+    }
+}
+
+/// Run `qmpspec serve` until it is done (`--stdio`: the session ended); `Err` when the
+/// server could not be set up.
+pub fn run(args: ServeArgs) -> Result<(), ServeError> {
     if args.list_faults {
         print!("{}", list_faults());
-        return 0;
+        return Ok(());
     }
-    let cfg = match config(&args) {
-        Ok(c) => Arc::new(c),
-        Err(e) => {
-            eprintln!("qmpspec serve: {e}");
-            return 2;
-        }
-    };
+    let cfg = Arc::new(config(&args)?);
     let socket = |filename: String| {
         let mut c = (*cfg).clone();
         c.chardev = Chardev::Socket { filename };
         Arc::new(c)
     };
-    let result = if args.stdio {
+    if args.stdio {
         serve_stdio(cfg)
     } else if let Some(path) = &args.unix {
         bind_unix(path).and_then(|l| {
@@ -71,60 +95,58 @@ pub fn run(args: ServeArgs) -> i32 {
         })
     } else if let Some(addr) = &args.tcp {
         bind_tcp(addr).and_then(|l| {
-            let a = l.local_addr().map_err(|e| e.to_string())?;
+            let a = l
+                .local_addr()
+                .map_err(|e| bind_error(format!("tcp:{addr}"), e))?;
             eprintln!("qmpspec serve: listening on tcp:{a}");
             serve_tcp(l, socket(format!("tcp:{a},server=on")))
         })
     } else {
-        Err("one of --stdio, --unix PATH, --tcp ADDR is needed".into())
-    };
-    match result {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("qmpspec serve: {e}");
-            2
-        }
+        Err(ServeError::NoEndpoint)
     }
 }
 
 /// The session configuration the arguments describe.
-pub fn config(args: &ServeArgs) -> Result<MonitorConfig, String> {
+pub fn config(args: &ServeArgs) -> Result<MonitorConfig, ServeError> {
     let faults = args
         .faults
         .iter()
-        .map(|n| n.parse::<Fault>().map_err(|e| e.to_string()))
+        .map(|n| n.parse::<Fault>())
         .collect::<Result<Vec<_>, _>>()?;
     let schema = match &args.schema {
-        Some(p) => Some(Arc::new(
-            Schema::from_file(p).map_err(|e| format!("--schema: {e}"))?,
-        )),
+        Some(p) => Some(Arc::new(Schema::from_file(p)?)),
         None => None,
     };
-    let mut cfg = MonitorConfig::new(&faults, schema);
+    let release = match &args.qemu_version {
+        Some(v) => v.parse::<QemuRelease>()?,
+        None => QemuRelease::default(),
+    };
+    let mut cfg = MonitorConfig::for_release(release, &faults, schema);
     cfg.offer_oob = !args.no_oob;
     Ok(cfg)
 }
 
 /// Bind a unix socket; a stale socket file (nobody listening) is replaced.
-pub fn bind_unix(path: &Path) -> Result<UnixListener, String> {
-    let shown = path.display();
+pub fn bind_unix(path: &Path) -> Result<UnixListener, ServeError> {
+    let fail =
+        |reason: &dyn std::fmt::Display| bind_error(format!("unix:{}", path.display()), reason);
     match UnixListener::bind(path) {
         Ok(l) => Ok(l),
         Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
             if UnixStream::connect(path).is_ok() {
-                return Err(format!("unix:{shown}: address in use"));
+                return Err(fail(&"address in use"));
             }
             let is_socket = std::fs::symlink_metadata(path).is_ok_and(|m| {
                 use std::os::unix::fs::FileTypeExt;
                 m.file_type().is_socket()
             });
             if !is_socket {
-                return Err(format!("unix:{shown}: exists and is not a socket"));
+                return Err(fail(&"exists and is not a socket"));
             }
-            std::fs::remove_file(path).map_err(|e| format!("unix:{shown}: {e}"))?;
-            UnixListener::bind(path).map_err(|e| format!("unix:{shown}: {e}"))
+            std::fs::remove_file(path).map_err(|e| fail(&e))?;
+            UnixListener::bind(path).map_err(|e| fail(&e))
         }
-        Err(e) => Err(format!("unix:{shown}: {}", io_reason(&e))),
+        Err(e) => Err(fail(&io_reason(&e))),
     }
 }
 
@@ -137,7 +159,7 @@ fn io_reason(e: &io::Error) -> String {
 }
 
 /// Resolve `--tcp ADDR`: `PORT` binds loopback, `HOST:PORT` binds HOST.
-pub fn tcp_addr(addr: &str) -> Result<SocketAddr, String> {
+pub fn tcp_addr(addr: &str) -> Result<SocketAddr, ServeError> {
     if let Ok(port) = addr.parse::<u16>() {
         return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
     }
@@ -145,18 +167,19 @@ pub fn tcp_addr(addr: &str) -> Result<SocketAddr, String> {
         Some(port) => format!("127.0.0.1:{port}"),
         None => addr.to_string(),
     };
+    let shown = format!("tcp:{addr}");
     spec.to_socket_addrs()
-        .map_err(|e| format!("tcp:{addr}: bad address ({e})"))?
+        .map_err(|e| bind_error(shown.clone(), format!("bad address ({e})")))?
         .next()
-        .ok_or_else(|| format!("tcp:{addr}: address resolves to nothing"))
+        .ok_or_else(|| bind_error(shown, "address resolves to nothing"))
 }
 
-pub fn bind_tcp(addr: &str) -> Result<TcpListener, String> {
+pub fn bind_tcp(addr: &str) -> Result<TcpListener, ServeError> {
     let a = tcp_addr(addr)?;
-    TcpListener::bind(a).map_err(|e| format!("tcp:{addr}: {}", io_reason(&e)))
+    TcpListener::bind(a).map_err(|e| bind_error(format!("tcp:{addr}"), io_reason(&e)))
 }
 
-fn serve_stdio(cfg: Arc<MonitorConfig>) -> Result<(), String> {
+fn serve_stdio(cfg: Arc<MonitorConfig>) -> Result<(), ServeError> {
     let (stdin, stdout) = (io::stdin(), io::stdout());
     let mut io = Split {
         r: stdin.lock(),
@@ -188,7 +211,7 @@ impl<R, W: Write> Write for Split<R, W> {
 }
 
 /// Accept unix clients forever, a thread per session.
-pub fn serve_unix(listener: UnixListener, cfg: Arc<MonitorConfig>) -> Result<(), String> {
+pub fn serve_unix(listener: UnixListener, cfg: Arc<MonitorConfig>) -> Result<(), ServeError> {
     for conn in listener.incoming() {
         match conn {
             Ok(s) => {
@@ -203,7 +226,7 @@ pub fn serve_unix(listener: UnixListener, cfg: Arc<MonitorConfig>) -> Result<(),
 }
 
 /// Accept TCP clients forever, a thread per session.
-pub fn serve_tcp(listener: TcpListener, cfg: Arc<MonitorConfig>) -> Result<(), String> {
+pub fn serve_tcp(listener: TcpListener, cfg: Arc<MonitorConfig>) -> Result<(), ServeError> {
     for conn in listener.incoming() {
         match conn {
             Ok(s) => {
@@ -303,7 +326,7 @@ fn drive<S: Read + Write>(io: &mut S, cfg: Arc<MonitorConfig>, after_quit: impl 
         }
         match io.read(&mut buf) {
             // The client closed its end: QEMU drops whatever is still queued.
-            Ok(0) => return,
+            Ok(0) => return mon.hang_up(),
             Ok(n) => {
                 mon.receive(&buf[..n]);
                 mon.process();

@@ -16,10 +16,12 @@ use super::commands;
 use super::fault::{Fault, FaultSet};
 use super::json::{Deviations, JsonStream, Parsed};
 use super::qobject::{qdict_order, QObj};
+use super::release::QemuRelease;
 use super::Schema;
 use crate::wire::Limits;
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -44,6 +46,8 @@ pub fn system_clock() -> Clock {
 /// Everything a monitor session is configured with; shared by all sessions of a server.
 #[derive(Clone)]
 pub struct MonitorConfig {
+    /// The QEMU release answered as: version and recorded query answers.
+    pub release: QemuRelease,
     pub faults: FaultSet,
     pub schema: Arc<Schema>,
     /// Offer the `oob` capability in the greeting (QEMU does when the monitor has an I/O thread).
@@ -59,11 +63,14 @@ pub struct MonitorConfig {
     pub chardev: Chardev,
     /// `query-qmp-schema`'s return, built once.
     pub(crate) schema_qobj: Arc<OnceLock<QObj>>,
+    /// `wedge-on-disconnect` fired: every later session of this server stays silent.
+    pub(crate) wedged: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for MonitorConfig {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.debug_struct("MonitorConfig")
+            .field("release", &self.release)
             .field("faults", &self.faults)
             .field("offer_oob", &self.offer_oob)
             .field("version", &self.version)
@@ -79,16 +86,28 @@ impl MonitorConfig {
     /// QEMU 7.2-like defaults, with the given faults and schema (QEMU 7.2's system schema when
     /// `None`).
     pub fn new(faults: &[Fault], schema: Option<Arc<Schema>>) -> MonitorConfig {
+        MonitorConfig::for_release(QemuRelease::V7_2, faults, schema)
+    }
+
+    /// Defaults of `release` (its version, recorded answers and, when `schema` is `None`, its
+    /// schema), with the given faults.
+    pub fn for_release(
+        release: QemuRelease,
+        faults: &[Fault],
+        schema: Option<Arc<Schema>>,
+    ) -> MonitorConfig {
         MonitorConfig {
+            release,
             faults: FaultSet::new(faults),
-            schema: schema.unwrap_or_else(default_schema),
+            schema: schema.unwrap_or_else(|| release.schema()),
             offer_oob: true,
-            version: (7, 2, 22),
+            version: release.version(),
             package: PACKAGE.to_string(),
             limits: Limits::QEMU,
             clock: system_clock(),
             chardev: Chardev::Stdio,
             schema_qobj: Arc::new(OnceLock::new()),
+            wedged: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -111,12 +130,6 @@ pub enum Chardev {
     /// `-qmp unix:...` or `tcp:...`; `filename` as `query-chardev` shows it, e.g.
     /// `unix:/tmp/qmp.sock,server=on`.
     Socket { filename: String },
-}
-
-/// QEMU 7.2's system-x86_64 schema, shared.
-pub fn default_schema() -> Arc<Schema> {
-    static S: OnceLock<Arc<Schema>> = OnceLock::new();
-    Arc::clone(S.get_or_init(|| Arc::new(Schema::qemu_7_2().clone())))
 }
 
 /// Why a session ended.
@@ -160,6 +173,10 @@ pub struct Monitor {
     held: Option<Vec<u8>>,
     /// `no-reply`: replies counted in command mode.
     replies_in_command_mode: u64,
+    /// `read-is-message`: where each read received so far ends in `input`.
+    read_ends: VecDeque<usize>,
+    /// `wedge-on-disconnect` fired before this session began: it says and reads nothing.
+    silent: bool,
 }
 
 impl fmt::Debug for Monitor {
@@ -182,6 +199,7 @@ impl Monitor {
             no_reset: cfg.has(Fault::NoReset),
             no_single_quotes: cfg.has(Fault::NoSingleQuotes),
             accept_bad_utf8: cfg.has(Fault::AcceptBadUtf8),
+            inf_numbers: cfg.has(Fault::InfNumbers),
         };
         let mut m = Monitor {
             json: JsonStream::new(cfg.limits, dev),
@@ -198,7 +216,13 @@ impl Monitor {
             stalled: false,
             held: None,
             replies_in_command_mode: 0,
+            read_ends: VecDeque::new(),
+            silent: false,
         };
+        if m.cfg.has(Fault::WedgeOnDisconnect) && m.cfg.wedged.load(Ordering::SeqCst) {
+            m.silent = true;
+            return m;
+        }
         if !m.cfg.has(Fault::NoGreeting) {
             let g = m.greeting();
             m.write_msg(&g);
@@ -219,6 +243,9 @@ impl Monitor {
             version.remove("package");
         }
         let mut caps: Vec<QObj> = Vec::new();
+        if self.cfg.has(Fault::UnknownCapability) {
+            caps.push(QObj::str(UNKNOWN_CAPABILITY));
+        }
         if self.cfg.offer_oob {
             caps.push(QObj::str("oob"));
         }
@@ -233,14 +260,29 @@ impl Monitor {
 
     /// Take client bytes. Respect [`Monitor::wants_input`] to keep memory bounded.
     pub fn receive(&mut self, bytes: &[u8]) {
-        if self.closed.is_some() {
+        if self.closed.is_some() || self.silent {
             return;
         }
         if self.in_pos > 0 && (self.in_pos == self.input.len() || self.in_pos > INPUT_HIGH_WATER) {
             self.input.drain(..self.in_pos);
+            for end in &mut self.read_ends {
+                *end -= self.in_pos;
+            }
             self.in_pos = 0;
         }
         self.input.extend_from_slice(bytes);
+        if self.cfg.has(Fault::ReadIsMessage) && !bytes.is_empty() {
+            self.read_ends.push_back(self.input.len());
+        }
+    }
+
+    /// The client closed its end. With `wedge-on-disconnect`, leaving in the middle of a
+    /// command wedges the whole server.
+    pub fn hang_up(&mut self) {
+        let mid_command = !self.json.at_boundary() || self.in_pos < self.input.len();
+        if self.cfg.has(Fault::WedgeOnDisconnect) && mid_command {
+            self.cfg.wedged.store(true, Ordering::SeqCst);
+        }
     }
 
     /// True when the session can take more input without growing past its bounds.
@@ -252,7 +294,56 @@ impl Monitor {
 
     /// True while received input or queued requests wait for [`Monitor::process`].
     pub fn has_work(&self) -> bool {
-        self.closed.is_none() && (self.in_pos < self.input.len() || !self.queue.is_empty())
+        let input = if self.naive_framing() {
+            self.next_unit().is_some()
+        } else {
+            self.in_pos < self.input.len()
+        };
+        self.closed.is_none() && (input || !self.queue.is_empty())
+    }
+
+    /// `line-based` or `read-is-message`: input is cut into whole texts by lines or reads.
+    fn naive_framing(&self) -> bool {
+        self.cfg.has(Fault::LineBased) || self.cfg.has(Fault::ReadIsMessage)
+    }
+
+    /// Where the next whole unit of naive framing ends in `input`, once it is complete.
+    fn next_unit(&self) -> Option<usize> {
+        let rest = &self.input[self.in_pos..];
+        if self.cfg.has(Fault::ReadIsMessage) {
+            return self.read_ends.front().copied();
+        }
+        rest.iter()
+            .position(|&b| b == b'\n')
+            .map(|i| self.in_pos + i + 1)
+    }
+
+    /// Parse one unit of naive framing as a whole text: exactly one value, or an error.
+    fn naive_unit(&mut self, end: usize) {
+        let mut json = JsonStream::new(self.cfg.limits, Deviations::default());
+        let len = end - self.in_pos;
+        for &b in &self.input[self.in_pos..end] {
+            json.feed(b);
+        }
+        self.in_pos = end;
+        if self.cfg.has(Fault::ReadIsMessage) {
+            self.read_ends.pop_front();
+        }
+        let mut values = Vec::new();
+        let mut errors = 0;
+        while let Some(p) = json.pop() {
+            match p {
+                Parsed::Value { value, .. } => values.push(value),
+                Parsed::Error(_) => errors += 1,
+            }
+        }
+        match (values.pop(), values.is_empty(), errors, json.at_boundary()) {
+            (Some(v), true, 0, true) => self.accept(Parsed::Value {
+                value: v,
+                bytes: len,
+            }),
+            _ => self.accept(Parsed::Error("JSON parse error, expecting value".into())),
+        }
     }
 
     /// Everything the session holds: unparsed input, the message in progress, pending
@@ -308,13 +399,18 @@ impl Monitor {
 
     /// Run the protocol as far as input, queue and output bounds allow.
     pub fn process(&mut self) {
+        let naive = self.naive_framing();
         loop {
             if self.closed.is_some() || self.out.len() >= OUTPUT_HIGH_WATER {
                 return;
             }
             // Read while the in-band queue has room (QEMU suspends the monitor when it is full
             // and reads one byte at a time).
-            while self.queue.len() < self.queue_cap() && self.in_pos < self.input.len() {
+            while naive && self.queue.len() < self.queue_cap() {
+                let Some(end) = self.next_unit() else { break };
+                self.naive_unit(end);
+            }
+            while !naive && self.queue.len() < self.queue_cap() && self.in_pos < self.input.len() {
                 let b = self.input[self.in_pos];
                 self.in_pos += 1;
                 self.json.feed(b);
@@ -340,9 +436,12 @@ impl Monitor {
                 }
                 continue;
             }
-            if self.in_pos >= self.input.len() {
-                self.input.clear();
-                self.in_pos = 0;
+            // With naive framing, an incomplete line or read waits for more input.
+            if naive || self.in_pos >= self.input.len() {
+                if !naive {
+                    self.input.clear();
+                    self.in_pos = 0;
+                }
                 if let Some(h) = self.held.take() {
                     self.out.extend_from_slice(&h);
                 }
@@ -384,6 +483,7 @@ impl Monitor {
     fn dispatch(&mut self, req: Request, out_of_band: bool) {
         let command_mode = self.negotiated || self.cfg.has(Fault::NoNegotiation);
         let (rsp, name) = match req {
+            Request::Error(_) if self.cfg.has(Fault::SilentParseError) => return,
             Request::Error(e) => (error_response("GenericError", e), None),
             Request::Value(v) => {
                 let (rsp, name) = self.qmp_dispatch(v);
@@ -398,7 +498,11 @@ impl Monitor {
 
     /// QEMU's `qmp_dispatch` plus `monitor_qmp_dispatch`'s negotiation-mode rewrite.
     fn qmp_dispatch(&mut self, req: QObj) -> (QObj, Option<String>) {
+        let lenient = self.cfg.has(Fault::LenientEnvelope);
         let QObj::Dict(members) = &req else {
+            if lenient {
+                return (QObj::dict([("return", QObj::Dict(Vec::new()))]), None);
+            }
             return (
                 error_response("GenericError", "QMP input must be a JSON object".into()),
                 None,
@@ -411,7 +515,7 @@ impl Monitor {
             }
             rsp
         };
-        let allow_oob = self.oob;
+        let allow_oob = self.oob || self.cfg.has(Fault::OobAny);
         let keys: Vec<&str> = members.iter().map(|(k, _)| k.as_str()).collect();
         let mut exec_key: Option<&str> = None;
         let mut envelope_error = None;
@@ -441,7 +545,26 @@ impl Monitor {
         if envelope_error.is_none() && exec_key.is_none() {
             envelope_error = Some("QMP input lacks member 'execute'".into());
         }
+        let first = members.first().map(|(k, _)| k.as_str());
+        if envelope_error.is_none()
+            && self.cfg.has(Fault::OrderSensitive)
+            && !matches!(first, Some("execute" | "exec-oob"))
+        {
+            envelope_error = Some("QMP input member 'execute' must come first".into());
+        }
+        if envelope_error.is_none()
+            && self.cfg.has(Fault::RejectEmptyArgs)
+            && matches!(req.get("arguments"), Some(QObj::Dict(a)) if a.is_empty())
+        {
+            envelope_error = Some("QMP input member 'arguments' must not be empty".into());
+        }
         if let Some(e) = envelope_error {
+            if lenient {
+                return (
+                    with_id(QObj::dict([("return", QObj::Dict(Vec::new()))])),
+                    None,
+                );
+            }
             return (with_id(error_response("GenericError", e)), None);
         }
         let (name, oob) = match req.get("execute") {
@@ -479,10 +602,12 @@ impl Monitor {
             schema.command(name)
         };
         let Some(info) = info else {
-            return Err((
-                "CommandNotFound",
-                format!("The command {name} has not been found"),
-            ));
+            let class = if self.cfg.has(Fault::UnknownGeneric) && !neg {
+                "GenericError"
+            } else {
+                "CommandNotFound"
+            };
+            return Err((class, format!("The command {name} has not been found")));
         };
         if oob && !info.allow_oob && !self.cfg.has(Fault::OobAny) {
             return Err((
@@ -491,12 +616,24 @@ impl Monitor {
             ));
         }
         if !self.cfg.has(Fault::NoArgCheck) {
-            let v = QObj::Dict(args.clone()).to_value();
+            let mut v = QObj::Dict(args.clone()).to_value();
+            if name == "qmp_capabilities" {
+                unknown_capabilities_pass(&self.cfg, &mut v);
+            }
             let map = v.as_object();
             let given = map.filter(|m| !m.is_empty());
             schema
                 .check_arguments(name, given)
-                .map_err(|d| ("GenericError", d))?;
+                .map_err(|e| ("GenericError", e.to_string()))?;
+        }
+        if self.cfg.has(Fault::PickyStrings) {
+            let picky = args
+                .iter()
+                .find(|(_, v)| matches!(v, QObj::Str(s) if s.bytes().any(|b| b.is_ascii_digit())));
+            if let Some((k, _)) = picky {
+                let desc = format!("Invalid parameter type for '{k}', expected: string");
+                return Err(("GenericError", desc));
+            }
         }
         commands::run(self, info.name.as_str(), &info.ret_type, &args)
     }
@@ -551,6 +688,8 @@ impl Monitor {
         let f = |x| cfg.has(x);
         if f(Fault::DropId) {
             rsp.remove("id");
+        } else if f(Fault::InventId) && rsp.get("id").is_none() {
+            rsp.put("id", QObj::str("qmpspec-invented"));
         }
         if f(Fault::WrongId) {
             if let Some(id) = rsp.get("id").cloned() {
@@ -581,6 +720,19 @@ impl Monitor {
             }
         }
         let mut bytes = self.encode(&rsp);
+        if command_mode && f(Fault::EventInReply) && rsp.get("return").is_some() {
+            let event = QObj::dict([
+                (
+                    "timestamp",
+                    QObj::dict([("seconds", QObj::Int(0)), ("microseconds", QObj::Int(0))]),
+                ),
+                ("event", QObj::str("QMPSPEC_SPLICED")),
+            ]);
+            let half = bytes.len() / 2;
+            let tail = bytes.split_off(half);
+            bytes.extend(self.encode(&event));
+            bytes.extend(tail);
+        }
         if command_mode && f(Fault::DoubleReply) {
             bytes.extend_from_slice(&bytes.clone());
         }
@@ -619,14 +771,33 @@ impl Monitor {
     }
 }
 
-/// Append `msg` as this monitor writes it (ASCII unless `non-ascii`, CRLF unless `lf-only`).
+/// The capability `unknown-capability` offers besides (and before) `oob`.
+pub(crate) const UNKNOWN_CAPABILITY: &str = "x-future";
+
+/// Append `msg` as this monitor writes it (ASCII unless `non-ascii`, CRLF unless `lf-only`,
+/// reshaped by the variations the specification allows).
 fn encode_into(cfg: &MonitorConfig, msg: &QObj, out: &mut Vec<u8>) {
+    if let Some(bytes) = super::fault::vary(cfg.faults, msg) {
+        out.extend_from_slice(&bytes);
+        return;
+    }
     msg.write(out, !cfg.has(Fault::NonAscii));
     out.extend_from_slice(if cfg.has(Fault::LfOnly) {
         b"\n"
     } else {
         b"\r\n"
     });
+}
+
+/// With `accept-unknown-cap` or `unknown-capability`, the capabilities `qmp_capabilities` is
+/// asked to enable need not be values of QMPCapability: they are left out of the check.
+fn unknown_capabilities_pass(cfg: &MonitorConfig, args: &mut serde_json::Value) {
+    if !(cfg.has(Fault::AcceptUnknownCap) || cfg.has(Fault::UnknownCapability)) {
+        return;
+    }
+    if let Some(serde_json::Value::Array(caps)) = args.get_mut("enable") {
+        caps.retain(|c| c == "oob");
+    }
 }
 
 /// QEMU's `qmp_error_response`.

@@ -1,150 +1,123 @@
-//! JUnit XML: one testcase per check (classname = area), failures and errors with message and
-//! transcript, skips as `<skipped/>`. Everything the endpoint sent is escaped, including the
-//! characters XML 1.0 forbids outright.
+//! JUnit XML (written by `quick-junit`): one testcase per check (classname = area), failures
+//! and errors with message and transcript, skips as `<skipped/>`, warnings and attachments
+//! (a client's exit status and output) as system-out.
+//! Characters XML 1.0 forbids (or `quick-junit` would drop) are shown as `\u{..}` first, so
+//! that everything the endpoint sent stays visible.
+//! A matrix (several targets) has one testsuite per target, named by its column.
 
-use super::{rfc3339, transcript_lines, RunReport};
-use crate::checks::Status;
-use std::fmt::Write;
+use super::{transcript_lines, MatrixReport, RunReport};
+use crate::checks::{Outcome, Status};
+use crate::text::escape_controls;
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-/// Escape for XML 1.0 text (`attr` also escapes quotes and keeps CR/LF/tab as references).
-pub fn xml_escape(s: &str, attr: bool) -> String {
-    let mut out = String::with_capacity(s.len() + 16);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attr => out.push_str("&quot;"),
-            '\'' if attr => out.push_str("&apos;"),
-            '\n' | '\t' if attr => {
-                let _ = write!(out, "&#{};", c as u32);
-            }
-            '\r' => out.push_str("&#13;"),
-            '\n' | '\t' => out.push(c),
-            // Not allowed in XML 1.0 at all, not even as references: shown as text.
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            // Allowed but discouraged (C1 controls, DEL): written as references.
-            c if (0x7f..=0x9f).contains(&(c as u32)) => {
-                let _ = write!(out, "&#{};", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
+/// `s` with the characters XML 1.0 forbids or discourages (control characters but tab, LF
+/// and CR; C1 controls and DEL; U+FFFE and U+FFFF) written out as `\u{..}`
+/// ([`escape_controls`]).
+pub fn xml_visible(s: &str) -> String {
+    escape_controls(s, &['\t', '\n', '\r'])
 }
 
-fn secs(d: std::time::Duration) -> String {
-    format!("{:.3}", d.as_secs_f64())
+/// A warning with the reason a broken MUST is only a warning, if that is the case.
+fn warning(o: &Outcome) -> String {
+    match o.because {
+        Some(r) => format!("warning: {} ({r})", o.headline()),
+        None => format!("warning: {}", o.headline()),
+    }
 }
 
 pub fn render(run: &RunReport) -> String {
-    let n = run.results.len();
-    let (fail, err, skip) = (
-        run.count(Status::Fail),
-        run.count(Status::Error),
-        run.count(Status::Skip),
-    );
-    let mut x = String::new();
-    x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        x,
-        "<testsuites name=\"qmpspec\" tests=\"{n}\" failures=\"{fail}\" errors=\"{err}\" skipped=\"{skip}\" time=\"{}\">",
-        secs(run.duration)
-    );
-    let _ = writeln!(
-        x,
-        "  <testsuite name=\"{}\" tests=\"{n}\" failures=\"{fail}\" errors=\"{err}\" skipped=\"{skip}\" time=\"{}\" timestamp=\"{}\">",
-        xml_escape(&format!("qmpspec {}", run.target), true),
-        secs(run.duration),
-        rfc3339(run.started)
-    );
-    let _ = writeln!(x, "    <properties>");
-    let _ = writeln!(
-        x,
-        "      <property name=\"qmpspec.version\" value=\"{}\"/>",
-        xml_escape(&run.tool_version, true)
-    );
-    let _ = writeln!(
-        x,
-        "      <property name=\"target\" value=\"{}\"/>",
-        xml_escape(&run.target, true)
-    );
-    if let Some(g) = &run.greeting {
-        let _ = writeln!(
-            x,
-            "      <property name=\"greeting\" value=\"{}\"/>",
-            xml_escape(&g.to_string(), true)
-        );
+    let suite = suite(run, &format!("qmpspec {}", run.target));
+    let mut report = Report::new("qmpspec");
+    report.set_time(run.duration).add_test_suite(suite);
+    to_xml(&report)
+}
+
+/// One testsuite per target, named `qmpspec COLUMN (TARGET)`, with a `column` property.
+pub fn render_matrix(m: &MatrixReport) -> String {
+    let mut report = Report::new("qmpspec");
+    report.set_time(m.duration);
+    for (run, column) in m.runs.iter().zip(m.columns()) {
+        let mut suite = suite(run, &format!("qmpspec {column} ({})", run.target));
+        suite.add_property(Property::new("column", xml_visible(&column)));
+        report.add_test_suite(suite);
     }
-    let _ = writeln!(x, "    </properties>");
+    to_xml(&report)
+}
+
+fn to_xml(report: &Report) -> String {
+    report
+        .to_string()
+        .expect("a report of strings serializes to a string")
+}
+
+/// The testsuite of one run: a testcase per check.
+fn suite(run: &RunReport, name: &str) -> TestSuite {
+    let x = xml_visible;
+    let started = chrono::DateTime::<chrono::Utc>::from(run.started);
+    let mut suite = TestSuite::new(x(name));
+    suite.set_timestamp(started).set_time(run.duration);
+    suite.add_property(Property::new("qmpspec.version", x(&run.tool_version)));
+    suite.add_property(Property::new("target", x(&run.target)));
+    if let Some(g) = &run.greeting {
+        suite.add_property(Property::new("greeting", x(&g.to_string())));
+    }
     for r in &run.results {
         let o = &r.outcome;
-        let _ = write!(
-            x,
-            "    <testcase classname=\"{}\" name=\"{}\" time=\"{}\"",
-            xml_escape(r.check.area(), true),
-            xml_escape(r.check.id, true),
-            secs(r.duration)
-        );
-        let body = |tag: &str, kind: &str| {
-            format!(
-                "      <{tag} message=\"{}\" type=\"{kind}\">{}</{tag}>\n",
-                xml_escape(&o.message, true),
-                xml_escape(
-                    &format!(
-                        "clause: {}\n{}\n\ntranscript:\n{}",
-                        r.check.clause,
-                        o.message,
-                        transcript_lines(&o.transcript)
-                    ),
-                    false
-                )
-            )
+        let details = || {
+            x(&format!(
+                "clause: {}\nviolated: {}\n{}\n\ntranscript:\n{}",
+                r.check.clause,
+                o.violated.map_or("-", |c| c.id()),
+                o.headline(),
+                transcript_lines(&o.transcript)
+            ))
         };
-        match o.status {
-            Status::Pass => x.push_str("/>\n"),
-            Status::Fail => {
-                x.push_str(">\n");
-                x.push_str(&body("failure", "fail"));
-                x.push_str("    </testcase>\n");
-            }
-            Status::Error => {
-                x.push_str(">\n");
-                x.push_str(&body("error", "error"));
-                x.push_str("    </testcase>\n");
+        let status = match o.status {
+            Status::Pass | Status::Warn => TestCaseStatus::success(),
+            Status::Fail | Status::Error => {
+                let (kind, ty) = match o.status {
+                    Status::Fail => (NonSuccessKind::Failure, "fail"),
+                    _ => (NonSuccessKind::Error, "error"),
+                };
+                let mut s = TestCaseStatus::non_success(kind);
+                s.set_message(x(&o.headline()))
+                    .set_type(ty)
+                    .set_description(details());
+                s
             }
             Status::Skip => {
-                let _ = write!(
-                    x,
-                    ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
-                    xml_escape(&o.message, true)
-                );
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(x(&o.message));
+                s
             }
-            Status::Warn => {
-                let _ = write!(
-                    x,
-                    ">\n      <system-out>{}</system-out>\n    </testcase>\n",
-                    xml_escape(&format!("warning: {}", o.message), false)
-                );
-            }
+        };
+        let mut case = TestCase::new(x(r.check.id), status);
+        case.set_classname(x(r.check.area())).set_time(r.duration);
+        let mut out: Vec<String> = Vec::new();
+        if o.status == Status::Warn {
+            out.push(warning(o));
         }
+        out.extend(
+            o.attachments
+                .iter()
+                .map(|a| format!("{}:\n{}", a.name, a.text.trim_end_matches('\n'))),
+        );
+        if !out.is_empty() {
+            case.set_system_out(x(&out.join("\n")));
+        }
+        suite.add_test_case(case);
     }
-    x.push_str("  </testsuite>\n</testsuites>\n");
-    x
+    suite
 }
 
 #[cfg(test)]
 mod tests {
-    use super::xml_escape;
+    use super::xml_visible;
 
     #[test]
-    fn escapes_everything_xml_forbids() {
-        assert_eq!(xml_escape("a<b>&\"'", false), "a&lt;b&gt;&amp;\"'");
-        assert_eq!(xml_escape("a\"'\n", true), "a&quot;&apos;&#10;");
-        assert_eq!(xml_escape("\u{1}\u{0}\u{1b}", false), "\\u{1}\\u{0}\\u{1b}");
-        assert_eq!(xml_escape("\r\n", false), "&#13;\n");
-        assert_eq!(xml_escape("\u{7f}\u{ffff}é", false), "&#127;\\u{ffff}é");
+    fn what_xml_forbids_stays_visible() {
+        assert_eq!(xml_visible("a<b>&\"'\n\t\r"), "a<b>&\"'\n\t\r");
+        assert_eq!(xml_visible("\u{1}\u{0}\u{1b}"), "\\u{1}\\u{0}\\u{1b}");
+        assert_eq!(xml_visible("\u{7f}\u{ffff}é"), "\\u{7f}\\u{ffff}é");
     }
 }

@@ -1,23 +1,33 @@
-//! Reports of a run: JSON (the contract of DESIGN.md), JUnit XML, Markdown and a
-//! self-contained HTML page. All of them come from one [`RunReport`].
+//! Reports of a run: plain text (what `qmpspec check` prints), JSON (the contract of
+//! DESIGN.md), JUnit XML, Markdown and a self-contained HTML page. All of them come from one
+//! [`RunReport`], or, for a run against several targets, from one [`MatrixReport`] (a run
+//! per target: rows are checks, columns are targets).
 
 mod html;
 mod json;
 mod junit;
 mod markdown;
+mod matrix;
+pub mod text;
 
-use crate::checks::{CheckResult, Status, TranscriptEntry};
-use crate::endpoint::Transcript;
+pub use json::{matrix_to_value as matrix_json_value, to_value as json_value};
+pub use matrix::{version_of, MatrixReport, Row};
+
+use crate::checks::{CheckResult, Status};
+use crate::endpoint::{Entry, Transcript};
+use crate::spec::Party;
 use serde_json::Value;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// Everything a report says about one run.
 #[derive(Debug, Clone)]
 pub struct RunReport {
     pub tool_version: String,
+    /// Whose conformance the run judged: a server's (`check`) or a client's (`check-client`).
+    pub judged: Party,
     /// The target, as the user named it.
     pub target: String,
     /// The greeting the target sent on a first connection, if it sent one.
@@ -36,36 +46,66 @@ impl RunReport {
             .count()
     }
 
-    /// `pass 3, fail 1, ...`
-    pub fn summary_line(&self) -> String {
-        Status::ALL
-            .iter()
-            .map(|s| format!("{} {}", self.count(*s), s))
-            .collect::<Vec<_>>()
-            .join(", ")
+    /// What one result is, in words: `check`, or a client's `scenario`.
+    pub fn noun(&self) -> &'static str {
+        match self.judged {
+            Party::Server => "check",
+            Party::Client => "scenario",
+        }
     }
+
+    /// `3 pass, 1 fail, ...`
+    pub fn summary_line(&self) -> String {
+        summary_of(|s| self.count(s))
+    }
+}
+
+/// `3 pass, 1 fail, ...`, from how many came out with each status.
+pub fn summary_of(count: impl Fn(Status) -> usize) -> String {
+    Status::ALL
+        .iter()
+        .map(|s| format!("{} {}", count(*s), s))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    Text,
     Json,
     Junit,
     Markdown,
     Html,
 }
 
+/// Why a report could not be named or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("unknown report format {0:?} (text, json, junit, markdown, html)")]
+    UnknownFormat(String),
+    #[error("{0:?}: expected FORMAT=PATH, e.g. json=report.json")]
+    NotFormatEqualsPath(String),
+    #[error("{0:?}: the path is empty")]
+    EmptyPath(String),
+    #[error("cannot write the {format} report to {}: {source}", path.display())]
+    Write {
+        format: Format,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 impl FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Format, String> {
+    type Err = ReportError;
+    fn from_str(s: &str) -> Result<Format, ReportError> {
         match s {
+            "text" => Ok(Format::Text),
             "json" => Ok(Format::Json),
             "junit" => Ok(Format::Junit),
             "markdown" | "md" => Ok(Format::Markdown),
             "html" => Ok(Format::Html),
-            other => Err(format!(
-                "unknown report format {other:?} (json, junit, markdown, html)"
-            )),
+            other => Err(ReportError::UnknownFormat(other.to_string())),
         }
     }
 }
@@ -73,6 +113,7 @@ impl FromStr for Format {
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(match self {
+            Format::Text => "text",
             Format::Json => "json",
             Format::Junit => "junit",
             Format::Markdown => "markdown",
@@ -89,13 +130,13 @@ pub struct ReportSpec {
 }
 
 impl FromStr for ReportSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<ReportSpec, String> {
+    type Err = ReportError;
+    fn from_str(s: &str) -> Result<ReportSpec, ReportError> {
         let (f, p) = s
             .split_once('=')
-            .ok_or_else(|| format!("{s:?}: expected FORMAT=PATH, e.g. json=report.json"))?;
+            .ok_or_else(|| ReportError::NotFormatEqualsPath(s.to_string()))?;
         if p.is_empty() {
-            return Err(format!("{s:?}: the path is empty"));
+            return Err(ReportError::EmptyPath(s.to_string()));
         }
         Ok(ReportSpec {
             format: f.parse()?,
@@ -107,6 +148,7 @@ impl FromStr for ReportSpec {
 /// Render `run` in `format`.
 pub fn render(run: &RunReport, format: Format) -> String {
     match format {
+        Format::Text => text::render(run),
         Format::Json => json::render(run),
         Format::Junit => junit::render(run),
         Format::Markdown => markdown::render(run),
@@ -114,52 +156,38 @@ pub fn render(run: &RunReport, format: Format) -> String {
     }
 }
 
-/// Render and write a report.
-pub fn write(run: &RunReport, spec: &ReportSpec) -> Result<(), String> {
-    write_to(run, spec.format, &spec.path)
+/// Render `matrix` in `format`.
+pub fn render_matrix(matrix: &MatrixReport, format: Format) -> String {
+    match format {
+        Format::Text => text::render_matrix(matrix),
+        Format::Json => json::render_matrix(matrix),
+        Format::Junit => junit::render_matrix(matrix),
+        Format::Markdown => markdown::render_matrix(matrix),
+        Format::Html => html::render_matrix(matrix),
+    }
 }
 
-fn write_to(run: &RunReport, format: Format, path: &Path) -> Result<(), String> {
-    std::fs::write(path, render(run, format)).map_err(|e| {
-        format!(
-            "cannot write the {format} report to {}: {e}",
-            path.display()
-        )
+/// Render and write a report.
+pub fn write(run: &RunReport, spec: &ReportSpec) -> Result<(), ReportError> {
+    write_out(spec, render(run, spec.format))
+}
+
+/// Render and write a matrix report.
+pub fn write_matrix(matrix: &MatrixReport, spec: &ReportSpec) -> Result<(), ReportError> {
+    write_out(spec, render_matrix(matrix, spec.format))
+}
+
+fn write_out(spec: &ReportSpec, text: String) -> Result<(), ReportError> {
+    std::fs::write(&spec.path, text).map_err(|source| ReportError::Write {
+        format: spec.format,
+        path: spec.path.clone(),
+        source,
     })
 }
 
 /// RFC 3339 in UTC with milliseconds, e.g. `2026-11-25T11:06:00.123Z`.
 pub fn rfc3339(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, dd) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{dd:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_millis()
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// A transcript entry's bytes as text (invalid UTF-8 and control characters escaped).
-pub fn entry_text(e: &TranscriptEntry) -> String {
-    Transcript::text(&e.bytes)
+    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// Longest entry shown in human-oriented reports (JSON keeps everything).
@@ -167,7 +195,7 @@ const SHOW_MAX: usize = 16 * 1024;
 
 /// A transcript as human-readable lines: `-> ` for what was sent, `<- ` for what came back,
 /// each entry cut at [`SHOW_MAX`] bytes.
-pub fn transcript_lines(t: &[TranscriptEntry]) -> String {
+pub fn transcript_lines(t: &[Entry]) -> String {
     let mut out = String::new();
     for e in t {
         let arrow = match e.dir {
@@ -200,6 +228,7 @@ pub fn transcript_lines(t: &[TranscriptEntry]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn rfc3339_is_right() {

@@ -32,6 +32,60 @@
 
 use super::{ghash, is_qemu_int, AlternateType, IntKind, JsonType, ObjectType, Schema, TypeDef};
 use serde_json::{Map, Value};
+use thiserror::Error;
+
+/// Why QEMU's argument check refuses a command's arguments. `Display` is the `desc` of the
+/// error QEMU 7.2 answers with (class `GenericError`, or `CommandNotFound` for an unknown
+/// command).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ArgumentError {
+    #[error("The command {0} has not been found")]
+    CommandNotFound(String),
+    /// A mandatory member is missing (its full path).
+    #[error("Parameter '{0}' is missing")]
+    Missing(String),
+    /// A member the type does not have (its full path).
+    #[error("Parameter '{0}' is unexpected")]
+    Unexpected(String),
+    /// A value of the wrong JSON type: `member` is the full path, or for an alternate the
+    /// innermost name; `expected` a JSON type or a QAPI type name.
+    #[error("Invalid parameter type for '{member}', expected: {expected}")]
+    WrongType { member: String, expected: String },
+    /// A non-integer, or an integer below zero beyond int64, for an unsigned member.
+    #[error("Parameter '{0}' expects uint64")]
+    NotUnsigned(String),
+    /// A string that is not a value of the enum (the innermost member name; `null` for a
+    /// list element).
+    #[error("Parameter '{member}' does not accept value '{value}'")]
+    NotInEnum { member: String, value: String },
+    /// An integer outside the range of the member's C type (the innermost member name).
+    #[error("Parameter '{member}' expects {c_type}")]
+    OutOfRange {
+        member: String,
+        c_type: &'static str,
+    },
+    /// `device_add`'s `id` is not an identifier.
+    #[error("Parameter 'id' expects an identifier")]
+    NotAnIdentifier,
+    #[error("JSON nesting depth limit exceeded")]
+    TooDeep,
+}
+
+impl ArgumentError {
+    /// The member the error names, as QEMU names it (see the variants), if any.
+    pub fn member(&self) -> Option<&str> {
+        match self {
+            ArgumentError::Missing(m)
+            | ArgumentError::Unexpected(m)
+            | ArgumentError::NotUnsigned(m)
+            | ArgumentError::WrongType { member: m, .. }
+            | ArgumentError::NotInEnum { member: m, .. }
+            | ArgumentError::OutOfRange { member: m, .. } => Some(m),
+            ArgumentError::NotAnIdentifier => Some("id"),
+            ArgumentError::CommandNotFound(_) | ArgumentError::TooDeep => None,
+        }
+    }
+}
 
 /// QEMU's JSON parser refuses deeper input (`JSON nesting depth limit exceeded`); the check
 /// stops there too instead of recursing without bound.
@@ -53,15 +107,15 @@ pub(super) fn unvisited_required(command: &str) -> Option<&'static [&'static str
 /// identifier (checked first), other `id`s are ignored; scalars become option strings
 /// (`true` is `on`), while `null`, arrays and objects are dropped, so such a `driver` is missing.
 /// What remains is the device model's business (`'foo' is not a valid device model name`).
-fn check_device_add(args: &Map<String, Value>) -> Result<(), String> {
+fn check_device_add(args: &Map<String, Value>) -> Result<(), ArgumentError> {
     if let Some(Value::String(id)) = args.get("id") {
         if !id_wellformed(id) {
-            return Err("Parameter 'id' expects an identifier".to_string());
+            return Err(ArgumentError::NotAnIdentifier);
         }
     }
     match args.get("driver") {
         Some(Value::String(_) | Value::Number(_) | Value::Bool(_)) => Ok(()),
-        _ => Err("Parameter 'driver' is missing".to_string()),
+        _ => Err(ArgumentError::Missing("driver".into())),
     }
 }
 
@@ -76,9 +130,9 @@ pub(super) fn check_arguments(
     schema: &Schema,
     command: &str,
     args: Option<&Map<String, Value>>,
-) -> Result<(), String> {
+) -> Result<(), ArgumentError> {
     let Some(info) = schema.command(command) else {
-        return Err(format!("The command {command} has not been found"));
+        return Err(ArgumentError::CommandNotFound(command.to_string()));
     };
     let empty = Map::new();
     let args = args.unwrap_or(&empty);
@@ -146,16 +200,16 @@ impl<'s> Visitor<'s> {
         }
     }
 
-    fn type_error(&self, expected: &str) -> String {
-        format!(
-            "Invalid parameter type for '{}', expected: {expected}",
-            self.full_name()
-        )
+    fn type_error(&self, expected: &str) -> ArgumentError {
+        ArgumentError::WrongType {
+            member: self.full_name(),
+            expected: expected.to_string(),
+        }
     }
 
-    fn visit(&mut self, ty: &'s str, v: &Value) -> Result<(), String> {
+    fn visit(&mut self, ty: &'s str, v: &Value) -> Result<(), ArgumentError> {
         if self.path.len() > MAX_DEPTH {
-            return Err("JSON nesting depth limit exceeded".to_string());
+            return Err(ArgumentError::TooDeep);
         }
         let schema = self.schema;
         match &schema.types[ty] {
@@ -181,10 +235,10 @@ impl<'s> Visitor<'s> {
                 if e.values.iter().any(|x| x == s) {
                     Ok(())
                 } else {
-                    Err(format!(
-                        "Parameter '{}' does not accept value '{s}'",
-                        self.bare_name()
-                    ))
+                    Err(ArgumentError::NotInEnum {
+                        member: self.bare_name().to_string(),
+                        value: s.to_string(),
+                    })
                 }
             }
             TypeDef::Array(a) => {
@@ -206,18 +260,17 @@ impl<'s> Visitor<'s> {
             }
             TypeDef::Alternate(alt) => match alternate_branch(schema, alt, v) {
                 Some(branch) => self.visit(branch, v),
-                None => Err(format!(
-                    "Invalid parameter type for '{}', expected: {}",
-                    self.bare_name(),
-                    alternate_qapi_name(schema, alt)
-                )),
+                None => Err(ArgumentError::WrongType {
+                    member: self.bare_name().to_string(),
+                    expected: alternate_qapi_name(schema, alt).to_string(),
+                }),
             },
         }
     }
 
     /// QEMU's integer visitors. Without a known kind, any integer QEMU's parser produces
     /// (int64 or uint64 range) passes.
-    fn visit_int(&self, v: &Value) -> Result<(), String> {
+    fn visit_int(&self, v: &Value) -> Result<(), ArgumentError> {
         let n = match v {
             Value::Number(n) => Some(n),
             _ => None,
@@ -232,45 +285,42 @@ impl<'s> Visitor<'s> {
                 let Some(i) = n.and_then(serde_json::Number::as_i64) else {
                     return Err(self.type_error("integer"));
                 };
-                if kind.range().contains(&i128::from(i)) {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "Parameter '{}' expects {}",
-                        self.bare_name(),
-                        kind.c_name()
-                    ))
-                }
+                self.in_range(kind, i128::from(i))
             }
             // visit_type_uint64 takes negative integers too (as 2^64 + i), for compatibility.
             Some(kind) => {
                 let Some(u) = n.and_then(|n| n.as_u64().or_else(|| n.as_i64().map(|i| i as u64)))
                 else {
-                    return Err(format!("Parameter '{}' expects uint64", self.full_name()));
+                    return Err(ArgumentError::NotUnsigned(self.full_name()));
                 };
-                if kind.range().contains(&i128::from(u)) {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "Parameter '{}' expects {}",
-                        self.bare_name(),
-                        kind.c_name()
-                    ))
-                }
+                self.in_range(kind, i128::from(u))
             }
         }
     }
 
-    fn visit_struct(&mut self, o: &'s ObjectType, map: &Map<String, Value>) -> Result<(), String> {
+    /// visit_type_intN's range check, which names the bare member.
+    fn in_range(&self, kind: IntKind, n: i128) -> Result<(), ArgumentError> {
+        if kind.range().contains(&n) {
+            Ok(())
+        } else {
+            Err(ArgumentError::OutOfRange {
+                member: self.bare_name().to_string(),
+                c_type: kind.c_name(),
+            })
+        }
+    }
+
+    fn visit_struct(
+        &mut self,
+        o: &'s ObjectType,
+        map: &Map<String, Value>,
+    ) -> Result<(), ArgumentError> {
         let mut consumed = Vec::new();
         self.visit_members(o, map, &mut consumed)?;
         if map.len() > consumed.len() {
             let keys: Vec<&str> = map.keys().map(String::as_str).collect();
             if let Some(key) = ghash::first_remaining(&keys, &consumed) {
-                return Err(format!(
-                    "Parameter '{}' is unexpected",
-                    self.member_name(key)
-                ));
+                return Err(ArgumentError::Unexpected(self.member_name(key)));
             }
         }
         Ok(())
@@ -282,7 +332,7 @@ impl<'s> Visitor<'s> {
         o: &'s ObjectType,
         map: &Map<String, Value>,
         consumed: &mut Vec<&'s str>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ArgumentError> {
         for m in &o.members {
             match map.get(&m.name) {
                 Some(v) => {
@@ -293,21 +343,12 @@ impl<'s> Visitor<'s> {
                     consumed.push(&m.name);
                 }
                 None if !m.optional => {
-                    return Err(format!(
-                        "Parameter '{}' is missing",
-                        self.member_name(&m.name)
-                    ))
+                    return Err(ArgumentError::Missing(self.member_name(&m.name)))
                 }
                 None => {}
             }
         }
-        let variant = o
-            .tag
-            .as_ref()
-            .and_then(|tag| map.get(tag))
-            .and_then(Value::as_str)
-            .and_then(|case| o.variant(case));
-        if let Some(variant) = variant {
+        if let Some(variant) = o.variant_of(map) {
             let TypeDef::Object(vo) = &self.schema.types[&variant.ty] else {
                 unreachable!("variants are checked to be objects at load")
             };

@@ -8,22 +8,26 @@
 //! let s = Schema::qemu_7_2();
 //! let args = serde_json::json!({"command-line": 1});
 //! assert_eq!(
-//!     s.check_arguments("human-monitor-command", args.as_object()),
-//!     Err("Invalid parameter type for 'command-line', expected: string".to_string()),
+//!     s.check_arguments("human-monitor-command", args.as_object()).unwrap_err().to_string(),
+//!     "Invalid parameter type for 'command-line', expected: string",
 //! );
 //! ```
 
 mod args;
+pub mod diff;
 mod example;
 mod ghash;
 mod model;
+mod queries;
 pub mod strategy;
 mod validate;
 
+pub use args::ArgumentError;
 pub use model::{
     AlternateType, ArrayType, BuiltinType, CommandInfo, EnumMember, EnumType, EventInfo, JsonType,
     Member, ObjectType, TypeDef, Variant,
 };
+pub use queries::{is_side_effect_free_query, NOT_SIDE_EFFECT_FREE, READERS};
 pub use validate::{Issue, Severity};
 
 /// The C integer type behind an introspection `int`, which QEMU's argument check enforces.
@@ -200,6 +204,13 @@ pub struct Schema {
 }
 
 const QEMU_7_2_JSON: &str = include_str!("../../../specs/qemu-7.2/system-x86_64.schema.json");
+const QEMU_10_0_JSON: &str = include_str!("../../../specs/qemu-10.0/system-x86_64.schema.json");
+
+/// Where each name stands in `names`: the index behind [`Schema::command`] and
+/// [`Schema::event`].
+fn index_by_name<'a>(names: impl Iterator<Item = &'a String>) -> HashMap<String, usize> {
+    names.cloned().enumerate().map(|(i, n)| (n, i)).collect()
+}
 
 impl Schema {
     /// Loads the return array of `query-qmp-schema`; every type reference must resolve.
@@ -217,18 +228,8 @@ impl Schema {
 
     fn build(v: &Value, int_kinds: IntKinds) -> Result<Schema, SchemaError> {
         let parsed = model::parse(v)?;
-        let command_index = parsed
-            .commands
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.name.clone(), i))
-            .collect();
-        let event_index = parsed
-            .events
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.name.clone(), i))
-            .collect();
+        let command_index = index_by_name(parsed.commands.iter().map(|c| &c.name));
+        let event_index = index_by_name(parsed.events.iter().map(|e| &e.name));
         Ok(Schema {
             raw: Arc::new(v.clone()),
             commands: parsed.commands,
@@ -240,7 +241,8 @@ impl Schema {
         })
     }
 
-    /// Loads a file holding the return array of `query-qmp-schema`; errors name the file.
+    /// Loads a file holding the return array of `query-qmp-schema` (as specs/ holds it), or
+    /// the whole reply that carried it (`{"return": [...], ...}`); errors name the file.
     pub fn from_file(path: &Path) -> Result<Schema, SchemaError> {
         let text = std::fs::read(path).map_err(|source| SchemaError::Io {
             path: path.to_path_buf(),
@@ -250,7 +252,11 @@ impl Schema {
             path: path.to_path_buf(),
             source,
         })?;
-        Schema::from_value(&v).map_err(|e| SchemaError::InFile {
+        let entries = match v.get("return") {
+            Some(r) if r.is_array() => r,
+            _ => &v,
+        };
+        Schema::from_value(entries).map_err(|e| SchemaError::InFile {
             path: path.to_path_buf(),
             source: Box::new(e),
         })
@@ -262,6 +268,25 @@ impl Schema {
         SCHEMA.get_or_init(|| {
             Schema::build(qemu_7_2_value(), qemu_7_2_int_kinds())
                 .expect("the embedded QEMU 7.2 schema is valid (unit-tested)")
+        })
+    }
+
+    /// QEMU 10.0.2's `qemu-system-x86_64 -machine none` schema (embedded snapshot). It gets
+    /// the integer widths QEMU 7.2's members have, carried over to the corresponding members
+    /// ([`diff`]'s structural correspondence); members new since 7.2 are checked as int64.
+    pub fn qemu_10_0() -> &'static Schema {
+        static SCHEMA: OnceLock<Schema> = OnceLock::new();
+        SCHEMA.get_or_init(|| {
+            let v: Value = serde_json::from_str(QEMU_10_0_JSON).expect(
+                "specs/qemu-10.0/system-x86_64.schema.json is part of the build and must parse",
+            );
+            let bare = Schema::build(&v, IntKinds::new())
+                .expect("the embedded QEMU 10.0 schema is valid (unit-tested)");
+            let kinds = carried_int_kinds(Schema::qemu_7_2(), &bare);
+            Schema {
+                int_kinds: Arc::new(kinds),
+                ..bare
+            }
         })
     }
 
@@ -305,7 +330,7 @@ impl Schema {
     }
 
     /// QEMU's argument check for `command` (what `qobject-input-visitor` reports before the
-    /// command runs): `Err` carries the `desc` of QEMU 7.2's `GenericError`, e.g.
+    /// command runs): the error's `Display` is the `desc` of QEMU 7.2's `GenericError`, e.g.
     /// `Parameter 'a' is unexpected`, `Parameter 'path' is missing`,
     /// `Invalid parameter type for 'path', expected: string`,
     /// `Parameter 'x' does not accept value 'foo'`.
@@ -316,12 +341,12 @@ impl Schema {
         &self,
         command: &str,
         args: Option<&Map<String, Value>>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ArgumentError> {
         let depth = args.map_or(0, |m| m.values().map(value_depth).max().unwrap_or(0));
         with_stack_for(
             depth,
             || args::check_arguments(self, command, args),
-            || Err("JSON nesting depth limit exceeded".to_string()),
+            || Err(ArgumentError::TooDeep),
         )
     }
 
@@ -348,6 +373,26 @@ impl Schema {
     pub fn example_value(&self, type_name: &str) -> Value {
         example::example_value(self, type_name)
     }
+}
+
+/// `old`'s integer kinds, carried over to the corresponding object types of `new` (for the
+/// members both have).
+fn carried_int_kinds(old: &Schema, new: &Schema) -> IntKinds {
+    let mut kinds = IntKinds::new();
+    for (o, n) in diff::corresponding_objects(old, new) {
+        let (Some(known), Some(TypeDef::Object(obj))) = (old.int_kinds.get(&o), new.ty(&n)) else {
+            continue;
+        };
+        for (member, kind) in known {
+            if obj.member(member).is_some() {
+                kinds
+                    .entry(n.clone())
+                    .or_default()
+                    .insert(member.clone(), *kind);
+            }
+        }
+    }
+    kinds
 }
 
 /// Nesting depth of a value (scalars 0), without recursion.

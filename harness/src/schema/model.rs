@@ -132,6 +132,13 @@ impl ObjectType {
     pub fn variant(&self, case: &str) -> Option<&Variant> {
         self.variants.iter().find(|v| v.case == case)
     }
+
+    /// The variant that the value of the tag member in `map` selects (none without a tag, a
+    /// string tag value, or a variant of that case).
+    pub fn variant_of(&self, map: &Map<String, Value>) -> Option<&Variant> {
+        let case = map.get(self.tag.as_ref()?)?.as_str()?;
+        self.variant(case)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,6 +232,14 @@ impl<'a> Entry<'a> {
                 got: kind_of(v),
             }),
         }
+    }
+
+    /// An array-valued key that must be there.
+    fn required_array(&self, key: &'static str) -> Result<&'a Vec<Value>, SchemaError> {
+        self.array(key)?.ok_or_else(|| SchemaError::MissingKey {
+            entity: self.entity.clone(),
+            key,
+        })
     }
 
     fn features(&self) -> Result<Vec<String>, SchemaError> {
@@ -430,12 +445,7 @@ fn parse_type(entry: &Entry<'_>, meta: &str, name: String) -> Result<TypeDef, Sc
             element_type: entry.str("element-type")?.to_string(),
         }),
         "object" => {
-            let ms = entry
-                .array("members")?
-                .ok_or_else(|| SchemaError::MissingKey {
-                    entity: entry.entity.clone(),
-                    key: "members",
-                })?;
+            let ms = entry.required_array("members")?;
             let mut members = Vec::with_capacity(ms.len());
             let mut seen = HashSet::new();
             for (i, m) in ms.iter().enumerate() {
@@ -483,12 +493,7 @@ fn parse_type(entry: &Entry<'_>, meta: &str, name: String) -> Result<TypeDef, Sc
             })
         }
         "alternate" => {
-            let ms = entry
-                .array("members")?
-                .ok_or_else(|| SchemaError::MissingKey {
-                    entity: entry.entity.clone(),
-                    key: "members",
-                })?;
+            let ms = entry.required_array("members")?;
             let mut members = Vec::with_capacity(ms.len());
             for (i, m) in ms.iter().enumerate() {
                 members.push(entry.sub("members", i, m)?.str("type")?.to_string());

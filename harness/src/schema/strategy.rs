@@ -379,13 +379,7 @@ fn object_sites(
         collect_sites(schema, &m.ty, v, path, false, sites);
         path.pop();
     }
-    let variant = o
-        .tag
-        .as_ref()
-        .and_then(|t| map.get(t))
-        .and_then(Value::as_str)
-        .and_then(|c| o.variant(c));
-    if let Some(variant) = variant {
+    if let Some(variant) = o.variant_of(map) {
         if let TypeDef::Object(vo) = &schema.types[&variant.ty] {
             object_sites(schema, vo, map, path, names, sites);
         }
@@ -448,17 +442,20 @@ mod tests {
         Schema::from_value(&v).unwrap()
     }
 
+    /// A runner of `cases` cases that keeps no failure files.
+    fn runner_of(cases: u32) -> TestRunner {
+        TestRunner::new(Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        })
+    }
+
     /// Runs `cases` generations of both strategies for every command of `schema`; returns how
     /// often each kind of defect was planted.
     fn every_command(schema: &Schema, cases: u32) -> HashMap<InvalidKind, usize> {
         // A runner counts its successes across runs: one runner per run.
-        let runner = || {
-            TestRunner::new(Config {
-                cases,
-                failure_persistence: None,
-                ..Config::default()
-            })
-        };
+        let runner = || runner_of(cases);
         let seen = RefCell::new(HashMap::new());
         for c in schema.commands() {
             let name = c.name.clone();
@@ -475,7 +472,7 @@ mod tests {
                     match schema.check_arguments(&name, Some(&args)) {
                         Ok(()) => prop_assert!(false, "{} accepted {:?} ({:?})", name, args, kind),
                         Err(desc) => prop_assert!(
-                            kind.matches_error(&desc),
+                            kind.matches_error(&desc.to_string()),
                             "{} {:?}: {:?} for {:?}",
                             name,
                             kind,
@@ -511,18 +508,17 @@ mod tests {
     #[test]
     fn every_kind_is_generated_for_blockdev_add() {
         let s = Schema::qemu_7_2();
-        let mut runner = TestRunner::new(Config {
-            cases: 1,
-            failure_persistence: None,
-            ..Config::default()
-        });
+        let mut runner = runner_of(1);
         let strategy = invalid_arguments(s, "blockdev-add");
         let mut seen = HashSet::new();
         let mut nested = false;
         for _ in 0..400 {
             let (args, kind) = strategy.new_tree(&mut runner).unwrap().current();
             seen.insert(kind);
-            let desc = s.check_arguments("blockdev-add", Some(&args)).unwrap_err();
+            let desc = s
+                .check_arguments("blockdev-add", Some(&args))
+                .unwrap_err()
+                .to_string();
             assert!(kind.matches_error(&desc), "{kind:?}: {desc}");
             nested |= desc.contains('.') || desc.contains('[');
         }
@@ -533,11 +529,7 @@ mod tests {
     #[test]
     fn valid_blockdev_add_covers_many_drivers() {
         let s = Schema::qemu_7_2();
-        let mut runner = TestRunner::new(Config {
-            cases: 1,
-            failure_persistence: None,
-            ..Config::default()
-        });
+        let mut runner = runner_of(1);
         let strategy = valid_arguments(s, "blockdev-add");
         let drivers: HashSet<String> = (0..300)
             .map(|_| {
@@ -553,11 +545,7 @@ mod tests {
     #[test]
     fn device_add_only_misses_its_driver() {
         let s = Schema::qemu_7_2();
-        let mut runner = TestRunner::new(Config {
-            cases: 1,
-            failure_persistence: None,
-            ..Config::default()
-        });
+        let mut runner = runner_of(1);
         let strategy = invalid_arguments(s, "device_add");
         for _ in 0..20 {
             let (args, kind) = strategy.new_tree(&mut runner).unwrap().current();

@@ -15,8 +15,11 @@ fn snapshots() -> Vec<(&'static str, Schema)> {
     ]
 }
 
+/// The check's result, its error as QEMU's text.
 fn check(command: &str, args: Value) -> Result<(), String> {
-    Schema::qemu_7_2().check_arguments(command, args.as_object())
+    Schema::qemu_7_2()
+        .check_arguments(command, args.as_object())
+        .map_err(|e| e.to_string())
 }
 
 fn err(desc: &str) -> Result<(), String> {
@@ -143,6 +146,20 @@ fn minimal() -> Value {
     ])
 }
 
+/// Why [`minimal`] fails to load once `edit` changed it.
+fn edited(edit: impl FnOnce(&mut Value)) -> String {
+    let mut v = minimal();
+    edit(&mut v);
+    load_err(v)
+}
+
+/// [`minimal`] with `entry` appended.
+fn with_entry(entry: Value) -> Value {
+    let mut v = minimal();
+    v.as_array_mut().expect("an array").push(entry);
+    v
+}
+
 #[test]
 fn minimal_schema_loads() {
     let s = Schema::from_value(&minimal()).unwrap();
@@ -185,65 +202,52 @@ fn malformed_schemas_are_errors() {
         "command 'c': missing key 'ret-type'"
     );
 
-    let mut v = minimal();
-    v[0]["ret-type"] = json!("99");
     assert_eq!(
-        load_err(v),
+        edited(|v| v[0]["ret-type"] = json!("99")),
         "command 'c': ret-type refers to undefined type '99'"
     );
-    let mut v = minimal();
-    v[1]["arg-type"] = json!("str");
     assert_eq!(
-        load_err(v),
+        edited(|v| v[1]["arg-type"] = json!("str")),
         "event 'E': arg-type must be of meta-type object, but 'str' is builtin"
     );
-    let mut v = minimal();
-    v[2]["members"] = json!([{"name": "a", "type": "7"}]);
     assert_eq!(
-        load_err(v),
+        edited(|v| v[2]["members"] = json!([{"name": "a", "type": "7"}])),
         "object '0': member 'a' refers to undefined type '7'"
     );
-    let mut v = minimal();
-    v[2]["members"] = json!([{"name": "a"}]);
-    assert_eq!(load_err(v), "object '0' members[0]: missing key 'type'");
-    let mut v = minimal();
-    v[2]["members"] = json!("a");
     assert_eq!(
-        load_err(v),
+        edited(|v| v[2]["members"] = json!([{"name": "a"}])),
+        "object '0' members[0]: missing key 'type'"
+    );
+    assert_eq!(
+        edited(|v| v[2]["members"] = json!("a")),
         "object '0': 'members' must be an array, got a string"
     );
-    let mut v = minimal();
-    v[0]["allow-oob"] = json!("yes");
     assert_eq!(
-        load_err(v),
+        edited(|v| v[0]["allow-oob"] = json!("yes")),
         "command 'c': 'allow-oob' must be a boolean, got a string"
     );
-    let mut v = minimal();
-    v.as_array_mut()
-        .unwrap()
-        .push(json!({"name": "c", "meta-type": "command", "arg-type": "0", "ret-type": "0"}));
-    assert_eq!(load_err(v), "duplicate command 'c'");
-    let mut v = minimal();
-    v.as_array_mut()
-        .unwrap()
-        .push(json!({"name": "L", "meta-type": "array", "element-type": "[x]"}));
     assert_eq!(
-        load_err(v),
+        load_err(with_entry(
+            json!({"name": "c", "meta-type": "command", "arg-type": "0", "ret-type": "0"})
+        )),
+        "duplicate command 'c'"
+    );
+    assert_eq!(
+        load_err(with_entry(
+            json!({"name": "L", "meta-type": "array", "element-type": "[x]"})
+        )),
         "array 'L': element-type refers to undefined type '[x]'"
     );
-    let mut v = minimal();
-    v.as_array_mut()
-        .unwrap()
-        .push(json!({"name": "A", "meta-type": "alternate", "members": [{"type": "nope"}]}));
     assert_eq!(
-        load_err(v),
+        load_err(with_entry(
+            json!({"name": "A", "meta-type": "alternate", "members": [{"type": "nope"}]})
+        )),
         "alternate 'A': branch #0 refers to undefined type 'nope'"
     );
-    let mut v = minimal();
-    v.as_array_mut()
-        .unwrap()
-        .push(json!({"name": "N", "meta-type": "enum"}));
-    assert_eq!(load_err(v), "enum 'N': missing key 'values'");
+    assert_eq!(
+        load_err(with_entry(json!({"name": "N", "meta-type": "enum"}))),
+        "enum 'N': missing key 'values'"
+    );
 }
 
 /// A schema with a union `U` (tag `t`, enum `T`) for the structural load checks and the
@@ -363,7 +367,9 @@ fn top_level_argument_errors() {
         err("Parameter 'command-line' is missing")
     );
     assert_eq!(
-        Schema::qemu_7_2().check_arguments("human-monitor-command", None),
+        Schema::qemu_7_2()
+            .check_arguments("human-monitor-command", None)
+            .map_err(|e| e.to_string()),
         err("Parameter 'command-line' is missing")
     );
     assert_eq!(
@@ -735,7 +741,9 @@ fn object_add_and_device_add() {
         err("Parameter 'driver' is missing")
     );
     assert_eq!(
-        Schema::qemu_7_2().check_arguments("device_add", None),
+        Schema::qemu_7_2()
+            .check_arguments("device_add", None)
+            .map_err(|e| e.to_string()),
         err("Parameter 'driver' is missing")
     );
     assert_eq!(
@@ -785,7 +793,9 @@ fn unexpected_member_order_matches_recorded_qemu() {
     for c in cases.as_array().unwrap() {
         let args = c["arguments"].as_object().unwrap();
         let want = c["desc"].as_str().unwrap();
-        let got = s.check_arguments(c["command"].as_str().unwrap(), Some(args));
+        let got = s
+            .check_arguments(c["command"].as_str().unwrap(), Some(args))
+            .map_err(|e| e.to_string());
         if got != Err(want.to_string()) {
             bad.push(format!("{} keys: want {want:?}, got {got:?}", args.len()));
         }
@@ -840,7 +850,8 @@ fn absurd_nesting_is_refused_without_recursing() {
     ]))
     .unwrap();
     assert_eq!(
-        s.check_arguments("c", v.as_object()),
+        s.check_arguments("c", v.as_object())
+            .map_err(|e| e.to_string()),
         err("JSON nesting depth limit exceeded")
     );
     let issues = s.validate("O", &v, "return");
@@ -878,7 +889,9 @@ fn integer_widths_match_recorded_qemu() {
             if answer.as_str().is_some_and(|d| d.ends_with("_t")) {
                 narrow += 1;
             }
-            let got = s.check_arguments(command, args.as_object());
+            let got = s
+                .check_arguments(command, args.as_object())
+                .map_err(|e| e.to_string());
             if got != Err(want.clone()) {
                 bad.push(format!(
                     "{command} {probe} {template}: want {want:?}, got {got:?}"

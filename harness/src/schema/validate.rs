@@ -163,12 +163,8 @@ impl<'s> Walker<'s> {
                 None => {}
             }
         }
-        let Some(tag) = &o.tag else { return };
-        let Some(case) = map.get(tag).and_then(Value::as_str) else {
-            return;
-        };
         // An invalid tag value was reported with the member; there is no variant to check.
-        if let Some(variant) = o.variant(case) {
+        if let Some(variant) = o.variant_of(map) {
             let schema = self.schema;
             let TypeDef::Object(vo) = &schema.types[&variant.ty] else {
                 unreachable!("variants are checked to be objects at load")

@@ -63,12 +63,17 @@ pub enum FrameError {
     Truncated { pending: usize },
 }
 
+/// How much of the whitespace between texts the framer keeps (for the separator checks): a
+/// long run must not pin memory, so only its last bytes are kept.
+const KEEP_WS: usize = 64;
+
 /// One complete JSON text, borrowed from the framer's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Frame<'a> {
     /// The text itself, from its first to its last byte.
     pub text: &'a [u8],
-    /// The whitespace between the previous text (or error) and this one.
+    /// The whitespace between the previous text (or error) and this one: its last 64 bytes
+    /// at most, whatever reads it came in.
     pub separator: &'a [u8],
     /// True when the text uses QEMU's dialect (`'single quotes'` or the `\'` escape).
     pub dialect: bool,
@@ -143,6 +148,23 @@ const fn inner_skip() -> [bool; 256] {
 }
 
 pub(super) static INNER_SKIP: [bool; 256] = inner_skip();
+
+/// One byte class outside strings as a set. The byte loops test these rather than compare
+/// classes: a `bool` load is no integer comparison, so it costs no callback under the
+/// fuzzers' comparison tracing, and nothing otherwise.
+const fn class_set(class: u8) -> [bool; 256] {
+    let classes = outside_classes();
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = classes[i] == class;
+        i += 1;
+    }
+    t
+}
+
+static WHITESPACE: [bool; 256] = class_set(C_WS);
+static SCALAR: [bool; 256] = class_set(C_SCALAR);
 
 /// True for bytes that end the fast run inside a string: quotes, backslash, control
 /// characters and the two bytes that never occur in UTF-8 (0xFE, 0xFF).
@@ -256,6 +278,17 @@ impl Framer {
         }
     }
 
+    /// Start over as `Framer::new(limits)` would, but keep the buffer's allocation (for
+    /// callers that frame many independent streams, like the fuzz targets).
+    pub fn reset(&mut self, limits: Limits) {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        *self = Framer {
+            buf,
+            ..Framer::new(limits)
+        };
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> Limits {
         self.limits
@@ -280,18 +313,25 @@ impl Framer {
     /// Whitespace received after the last text (e.g. its `\r\n` terminator).
     pub fn trailing_separator(&self) -> &[u8] {
         if self.at_boundary() {
-            &self.buf[self.sep_start.max(self.consumed)..self.pos]
+            &self.buf[self
+                .sep_start
+                .max(self.consumed)
+                .max(self.pos.saturating_sub(KEEP_WS))..self.pos]
         } else {
             &[]
         }
     }
 
     fn compact(&mut self) {
-        // Whitespace between texts is only kept for the separator check; a long run of it
-        // must not pin memory, so only its last bytes are kept.
-        const KEEP_WS: usize = 64;
-        if self.at_boundary_state() && self.pos > self.sep_start + KEEP_WS {
-            self.sep_start = self.pos - KEEP_WS;
+        // Only the last KEEP_WS bytes of whitespace are kept: before the next text, or before
+        // the text in progress (its separator), which may have come in the same read.
+        let ws_end = if self.at_boundary_state() {
+            self.pos
+        } else {
+            self.start
+        };
+        if ws_end > self.sep_start + KEEP_WS {
+            self.sep_start = ws_end - KEEP_WS;
             self.consumed = self.consumed.max(self.sep_start);
         }
         let keep_from = self.consumed.min(self.sep_start);
@@ -321,7 +361,10 @@ impl Framer {
     }
 
     fn take_frame(&mut self, s: usize, e: usize) -> Frame<'_> {
-        let sep = self.sep_start.max(self.consumed);
+        let sep = self
+            .sep_start
+            .max(self.consumed)
+            .max(s.saturating_sub(KEEP_WS));
         let dialect = self.dialect;
         self.dialect = false;
         self.consumed = e;
@@ -457,7 +500,7 @@ impl Framer {
                 }
                 State::Scalar => {
                     let end = len.min(limit_at.saturating_add(1));
-                    while i < end && OUTSIDE[buf[i] as usize] == C_SCALAR {
+                    while i < end && SCALAR[buf[i] as usize] {
                         i += 1;
                     }
                     if i >= len {
@@ -536,15 +579,17 @@ impl Framer {
                             }
                         }
                         b'}' | b']' => {
-                            let count = if b == b'}' {
-                                &mut braces
-                            } else {
-                                &mut brackets
-                            };
-                            if *count == 0 {
+                            // Counts by value, not through a `&mut`: a local whose address
+                            // is taken costs a stack frame per call under AddressSanitizer.
+                            let count = if b == b'}' { braces } else { brackets };
+                            if count == 0 {
                                 break 'scan Err((i, FrameError::Unbalanced { byte: b }));
                             }
-                            *count -= 1;
+                            if b == b'}' {
+                                braces -= 1;
+                            } else {
+                                brackets -= 1;
+                            }
                             if braces + brackets == 0 {
                                 break 'scan Ok(Some(i));
                             }
@@ -554,7 +599,7 @@ impl Framer {
                 },
                 State::Outside => {
                     // Between texts: whitespace, then the first byte of the next text.
-                    while i < len && OUTSIDE[buf[i] as usize] == C_WS {
+                    while i < len && WHITESPACE[buf[i] as usize] {
                         i += 1;
                     }
                     if i >= len {
@@ -614,8 +659,8 @@ impl Framer {
 mod tests {
     use super::*;
 
-    fn all(input: &[u8]) -> Vec<Result<Vec<u8>, FrameError>> {
-        let mut f = Framer::default();
+    /// Push `input` into `f` and take every text (or error), the end of the stream included.
+    fn drain(f: &mut Framer, input: &[u8]) -> Vec<Result<Vec<u8>, FrameError>> {
         f.push(input);
         let mut out = Vec::new();
         while let Some(r) = f.next_frame() {
@@ -625,6 +670,10 @@ mod tests {
             out.push(r.map(|fr| fr.text.to_vec()));
         }
         out
+    }
+
+    fn all(input: &[u8]) -> Vec<Result<Vec<u8>, FrameError>> {
+        drain(&mut Framer::default(), input)
     }
 
     #[test]
@@ -682,42 +731,47 @@ mod tests {
         assert_eq!(r[1], Ok(b"{}".to_vec()));
     }
 
+    /// The first thing a framer with `limits` makes of `reads`: an error.
+    fn first_error(limits: Limits, reads: &[&[u8]]) -> FrameError {
+        let mut f = Framer::new(limits);
+        for r in reads {
+            f.push(r);
+        }
+        f.next_frame().expect("a frame").expect_err("an error")
+    }
+
     #[test]
     fn depth_limit() {
-        let mut f = Framer::new(Limits {
+        let limits = Limits {
             max_depth: 3,
             ..Limits::default()
-        });
-        f.push(b"[[[[1]]]]{}");
+        };
         assert_eq!(
-            f.next_frame().unwrap().unwrap_err(),
+            first_error(limits, &[b"[[[[1]]]]{}"]),
             FrameError::TooDeep { limit: 3 }
         );
     }
 
     #[test]
     fn size_limit_in_long_string() {
-        let mut f = Framer::new(Limits {
+        let limits = Limits {
             max_message_bytes: 16,
             ..Limits::default()
-        });
-        f.push(b"{\"a\":\"");
-        f.push(&[b'x'; 100]);
+        };
         assert_eq!(
-            f.next_frame().unwrap().unwrap_err(),
+            first_error(limits, &[b"{\"a\":\"", &[b'x'; 100]]),
             FrameError::TooLarge { limit: 16 }
         );
     }
 
     #[test]
     fn token_limit() {
-        let mut f = Framer::new(Limits {
+        let limits = Limits {
             max_tokens: 5,
             ..Limits::default()
-        });
-        f.push(b"[\"a\",\"b\",\"c\",\"d\",\"e\"]");
+        };
         assert_eq!(
-            f.next_frame().unwrap().unwrap_err(),
+            first_error(limits, &[b"[\"a\",\"b\",\"c\",\"d\",\"e\"]"]),
             FrameError::TooManyTokens { limit: 5 }
         );
     }
@@ -750,5 +804,78 @@ mod tests {
         assert!(f.next_frame().unwrap().unwrap().dialect);
         assert!(f.next_frame().unwrap().unwrap().dialect);
         assert!(!f.next_frame().unwrap().unwrap().dialect);
+    }
+
+    /// Found by fuzzing: whitespace that came in the same read as the start of a text was
+    /// kept whole while the text grew, so the buffer outgrew the message limit plus a read.
+    #[test]
+    fn whitespace_before_a_text_in_progress_is_bounded() {
+        let limits = Limits {
+            max_message_bytes: 256,
+            ..Limits::default()
+        };
+        let mut f = Framer::new(limits);
+        let mut first = vec![b'\t'; 200];
+        first.extend_from_slice(b"[\"");
+        f.push(&first);
+        assert!(f.next_frame().is_none());
+        for _ in 0..28 {
+            f.push(b"xxxxxxxxx");
+            assert!(f.next_frame().is_none());
+            let pending = f.pending().len();
+            assert!(
+                pending <= limits.max_message_bytes + 9 + KEEP_WS + 2,
+                "{pending}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_separators_keep_their_last_bytes_whatever_the_reads() {
+        let mut input = b"{}".to_vec();
+        input.extend(std::iter::repeat_n(b' ', 100));
+        input.extend_from_slice(b"\r\n{}");
+        input.extend(std::iter::repeat_n(b'\n', 90));
+        let separators = |chunk: usize| {
+            let mut f = Framer::default();
+            let mut seps = Vec::new();
+            for c in input.chunks(chunk) {
+                f.push(c);
+                while let Some(fr) = f.next_frame() {
+                    seps.push(fr.unwrap().separator.to_vec());
+                }
+            }
+            (seps, f.trailing_separator().to_vec())
+        };
+        let (seps, trailing) = separators(input.len());
+        assert_eq!(seps[1].len(), KEEP_WS);
+        assert!(seps[1].ends_with(b" \r\n"));
+        assert_eq!(trailing, vec![b'\n'; KEEP_WS]);
+        for chunk in [1, 3, 64, 65] {
+            assert_eq!(
+                separators(chunk),
+                (seps.clone(), trailing.clone()),
+                "reads of {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn reset_is_a_fresh_framer_with_new_limits() {
+        let mut f = Framer::default();
+        f.push(b"{\"a\": [1, 'x\\'");
+        assert!(f.next_frame().is_none());
+        let small = Limits {
+            max_message_bytes: 8,
+            ..Limits::default()
+        };
+        f.reset(small);
+        assert_eq!(f.limits(), small);
+        assert!(f.at_boundary() && f.pending().is_empty());
+        let input = b"{}\n[1,2,3,4,5] 'a'";
+        let got = drain(&mut f, input);
+        assert_eq!(got, drain(&mut Framer::new(small), input));
+        assert_eq!(got[0], Ok(b"{}".to_vec()));
+        assert_eq!(got[1], Err(FrameError::TooLarge { limit: 8 }));
     }
 }

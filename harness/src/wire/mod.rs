@@ -6,6 +6,7 @@ mod blocks;
 mod encode;
 mod framer;
 mod parse;
+mod syntax;
 
 pub(crate) use encode::push_u;
 pub use encode::{encode, encode_into, format_g17, Style};

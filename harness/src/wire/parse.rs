@@ -34,50 +34,18 @@ pub enum ParseError {
     InvalidNumber,
     #[error("premature EOI")]
     PrematureEnd,
-    #[error("{0}")]
-    Other(String),
+    #[error("control character in string")]
+    ControlCharacter,
 }
 
 impl ParseError {
     /// The `desc` QEMU 7.2 gives for this error.
     pub fn qemu_text(&self) -> String {
         match self {
-            ParseError::InvalidNumber => "JSON parse error, expecting value".to_string(),
-            ParseError::Other(_) => "JSON parse error, expecting value".to_string(),
+            ParseError::InvalidNumber | ParseError::ControlCharacter => {
+                "JSON parse error, expecting value".to_string()
+            }
             e => format!("JSON parse error, {e}"),
-        }
-    }
-
-    fn from_serde(e: serde_json::Error) -> Self {
-        let msg = e.to_string();
-        let has = |s: &str| msg.contains(s);
-        if has("duplicate key") {
-            let key = msg
-                .split('`')
-                .nth(1)
-                .map(str::to_string)
-                .unwrap_or_default();
-            ParseError::DuplicateKey(key)
-        } else if has("EOF while parsing") {
-            ParseError::PrematureEnd
-        } else if has("key must be a string") {
-            ParseError::KeyNotString
-        } else if has("expected `:`") {
-            ParseError::MissingColon
-        } else if has("expected `,` or `}`") {
-            ParseError::DictSeparator
-        } else if has("expected `,` or `]`") {
-            ParseError::ArraySeparator
-        } else if has("invalid escape") || has("hex escape") {
-            ParseError::InvalidEscape
-        } else if has("invalid unicode code point") {
-            ParseError::InvalidUtf8
-        } else if has("invalid number") || has("number out of range") {
-            ParseError::InvalidNumber
-        } else if has("expected value") || has("expected ident") || has("trailing") {
-            ParseError::ExpectingValue
-        } else {
-            ParseError::Other(msg)
         }
     }
 }
@@ -91,9 +59,9 @@ pub fn parse_value(text: &[u8], dialect: bool) -> Result<Value, ParseError> {
     };
     let mut de = serde_json::Deserializer::from_slice(&text);
     de.disable_recursion_limit();
-    let v = deserialize_deep(&mut de).map_err(ParseError::from_serde)?;
-    de.end().map_err(ParseError::from_serde)?;
-    Ok(v)
+    let parsed = deserialize_deep(&mut de).and_then(|v| de.end().map(|()| v));
+    // serde_json decides; on the failure path the text is scanned again to say why.
+    parsed.map_err(|_| super::syntax::first_error(&text))
 }
 
 /// Build a value however deep the framer allowed it to be: the stack grows on demand

@@ -8,7 +8,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use qmpspec::endpoint::Target;
 pub use qmpspec::endpoint::QEMU_MACHINE_ARGS;
+pub use qmpspec::monitor::QemuRelease;
 
 /// A program on PATH, if present.
 pub fn which(program: &str) -> Option<PathBuf> {
@@ -19,21 +21,81 @@ pub fn which(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Why `program` cannot stand for QEMU 7.2 here: not installed, or another version (whose
-/// behaviour and deviations differ from the ones the tests pin).
-pub fn not_qemu_7_2(program: &str) -> Option<String> {
-    let out = match Command::new(program).arg("--version").output() {
-        Ok(out) => out,
-        Err(e) => {
-            return Some(format!(
-                "{program} not found ({e}); ci/setup.sh installs it"
-            ))
+/// A QEMU build the live tests run against: its system emulator and storage daemon, as they
+/// are invoked (7.2's by name, from PATH; 10.0's by path, from its prefix).
+pub struct Qemu {
+    pub release: QemuRelease,
+    pub system: String,
+    pub storage_daemon: String,
+}
+
+/// The environment variable naming the directory of QEMU 10.0's binaries (wrappers).
+pub const QEMU10_ENV: &str = "QMPSPEC_QEMU10";
+
+/// Where QEMU 10.0's binaries are: `$QMPSPEC_QEMU10`, or the prefix ci/setup.sh fills
+/// (`target/qemu-10.0/bin`).
+pub fn qemu10_dir() -> PathBuf {
+    match std::env::var_os(QEMU10_ENV) {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/qemu-10.0/bin"),
+    }
+}
+
+impl Qemu {
+    /// `release`'s binaries, or why they cannot stand for it here (not installed, or another
+    /// version, whose behaviour and deviations differ from the ones the tests pin).
+    pub fn find(release: QemuRelease) -> Result<Qemu, String> {
+        let program = |name: &str| match release {
+            QemuRelease::V7_2 => name.to_string(),
+            _ => qemu10_dir().join(name).to_string_lossy().into_owned(),
+        };
+        let (system, storage_daemon) = (
+            program("qemu-system-x86_64"),
+            program("qemu-storage-daemon"),
+        );
+        let setup = match release {
+            QemuRelease::V7_2 => "ci/setup.sh installs it",
+            _ => "ci/setup.sh installs it into target/qemu-10.0, or set QMPSPEC_QEMU10 to a directory holding it",
+        };
+        for p in [&system, &storage_daemon] {
+            let out = Command::new(p)
+                .arg("--version")
+                .output()
+                .map_err(|e| format!("{p} not found ({e}); {setup}"))?;
+            let version = String::from_utf8_lossy(&out.stdout);
+            let first = version.lines().next().unwrap_or("no version").to_string();
+            if !first.contains(&format!("version {release}.")) {
+                return Err(format!(
+                    "{p} is `{first}`; these tests pin QEMU {release}'s behaviour"
+                ));
+            }
         }
-    };
-    let version = String::from_utf8_lossy(&out.stdout);
-    let first = version.lines().next().unwrap_or("no version").to_string();
-    (!first.contains("version 7.2."))
-        .then(|| format!("{program} is `{first}`; these tests pin QEMU 7.2's behaviour"))
+        Ok(Qemu {
+            release,
+            system,
+            storage_daemon,
+        })
+    }
+
+    /// The system emulator with no machine, QMP on stdio (`--qemu BINARY`).
+    pub fn system_target(&self) -> Target {
+        Target::qemu(Some(&self.system))
+    }
+
+    /// The storage daemon with its monitor on stdio.
+    pub fn storage_daemon_target(&self) -> Target {
+        Target::Spawn(
+            [
+                &self.storage_daemon,
+                "--chardev",
+                "stdio,id=m",
+                "--monitor",
+                "chardev=m",
+            ]
+            .map(String::from)
+            .to_vec(),
+        )
+    }
 }
 
 /// Say loudly that a test did not run (written past libtest's output capture).
@@ -73,9 +135,14 @@ pub fn qemu_on_unix(qemu: &Path, sock: &Path) -> Reaper {
 
 /// `qmpspec serve --unix SOCK`, reaped on drop.
 pub fn serve_on_unix(sock: &Path) -> Reaper {
+    serve_on_unix_as(sock, QemuRelease::V7_2)
+}
+
+/// `qmpspec serve --unix SOCK --qemu-version RELEASE`, reaped on drop.
+pub fn serve_on_unix_as(sock: &Path, release: QemuRelease) -> Reaper {
     Reaper(
         Command::new(qmpspec())
-            .args(["serve", "--unix"])
+            .args(["serve", "--qemu-version", release.as_str(), "--unix"])
             .arg(sock)
             .stderr(Stdio::null())
             .spawn()
@@ -83,8 +150,9 @@ pub fn serve_on_unix(sock: &Path) -> Reaper {
     )
 }
 
-/// Run a QMP server on stdio, write `chunks` (keeping stdin open), read its output to the
-/// end (every script ends in `quit`).
+/// Run a QMP server on stdio, wait for its greeting (as a client would: how long a server takes
+/// to start must not decide what it reads at once), write `chunks` (keeping stdin open), read
+/// its output to the end (every script ends in `quit`).
 pub fn run_stdio(argv: &[&str], chunks: &[&[u8]]) -> Vec<u8> {
     let child = Command::new(argv[0])
         .args(&argv[1..])
@@ -97,19 +165,41 @@ pub fn run_stdio(argv: &[&str], chunks: &[&[u8]]) -> Vec<u8> {
     let mut stdout = child.0.stdout.take().expect("piped");
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
-        let mut out = Vec::new();
-        let _ = stdout.read_to_end(&mut out);
-        let _ = tx.send(out);
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match stdout.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if tx.send(buf[..n].to_vec()).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
     });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut out = Vec::new();
+    let next = |out: &mut Vec<u8>| {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(chunk) => {
+                out.extend(chunk);
+                true
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => false,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                panic!("{}: no end of output within 60 s", argv[0])
+            }
+        }
+    };
+    while !out.contains(&b'\n') && next(&mut out) {}
     let mut stdin = child.0.stdin.take().expect("piped");
     for c in chunks {
         stdin.write_all(c).expect("write");
         stdin.flush().expect("flush");
         thread::sleep(Duration::from_millis(10));
     }
-    let out = rx
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|_| panic!("{}: no end of output within 60 s", argv[0]));
+    while next(&mut out) {}
     drop(stdin);
     out
 }
@@ -178,8 +268,9 @@ impl Drop for TempDir {
     }
 }
 
-/// QEMU 7.2 and `qmpspec serve` side by side on unix sockets, each with a connected client,
-/// for differential tests. Fields drop in order: clients, then the servers, then the folder.
+/// A QEMU and `qmpspec serve` answering as the same release, side by side on unix sockets,
+/// each with a connected client, for differential tests. Fields drop in order: clients, then
+/// the servers, then the folder.
 pub struct Pair {
     pub qemu: Lines,
     pub ours: Lines,
@@ -188,15 +279,21 @@ pub struct Pair {
 }
 
 impl Pair {
-    /// Start both; `None`, after saying SKIPPED, when QEMU is not installed.
-    pub fn start(test: &str) -> Option<Pair> {
-        let Some(qemu) = which("qemu-system-x86_64") else {
-            skipped(test, "qemu-system-x86_64 not found in PATH");
-            return None;
+    /// Start both; `None`, after saying SKIPPED, when that QEMU is not installed.
+    pub fn start(test: &str, release: QemuRelease) -> Option<Pair> {
+        let qemu = match Qemu::find(release) {
+            Ok(q) => q,
+            Err(why) => {
+                skipped(test, &why);
+                return None;
+            }
         };
         let dir = TempDir::new(test);
         let (qsock, esock) = (dir.0.join("qemu.sock"), dir.0.join("emul.sock"));
-        let servers = (qemu_on_unix(&qemu, &qsock), serve_on_unix(&esock));
+        let servers = (
+            qemu_on_unix(Path::new(&qemu.system), &qsock),
+            serve_on_unix_as(&esock, release),
+        );
         Some(Pair {
             qemu: Lines::new(connect(&qsock)),
             ours: Lines::new(connect(&esock)),

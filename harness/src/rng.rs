@@ -1,4 +1,5 @@
-//! A small seeded PRNG (SplitMix64): the same seed gives the same inputs on every machine.
+//! A small seeded PRNG (SplitMix64), shared by live fuzzing and the schema checks: the same seed
+//! gives the same inputs on every machine.
 
 /// SplitMix64.
 #[derive(Debug, Clone)]
