@@ -23,10 +23,18 @@ fuzz_target!(|data: &[u8]| {
     f.push(data);
     let mut texts = Vec::new();
     while let Some(r) = f.next_frame() {
-        texts.push(r.expect("framer rejected JSON serde_json accepts").text.to_vec());
+        texts.push(
+            r.expect("framer rejected JSON serde_json accepts")
+                .text
+                .to_vec(),
+        );
     }
     while let Some(r) = f.finish() {
-        texts.push(r.expect("framer rejected JSON serde_json accepts").text.to_vec());
+        texts.push(
+            r.expect("framer rejected JSON serde_json accepts")
+                .text
+                .to_vec(),
+        );
     }
     assert_eq!(texts.len(), 1, "one JSON value must be one text: {texts:?}");
     let trimmed = data.trim_ascii();

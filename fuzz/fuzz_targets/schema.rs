@@ -39,7 +39,9 @@ fn surely_inhabited(s: &Schema) -> BTreeSet<String> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(v) = parse_value(data, true) else { return };
+    let Ok(v) = parse_value(data, true) else {
+        return;
+    };
     // As a schema of its own.
     if let Ok(s) = Schema::from_value(&v) {
         let inhabited = surely_inhabited(&s);

@@ -103,7 +103,11 @@ fuzz_target!(|conv: Conversation| {
             }
         }
     }
-    let mut points: Vec<usize> = conv.cuts.iter().map(|&c| c as usize % (server.len() + 1)).collect();
+    let mut points: Vec<usize> = conv
+        .cuts
+        .iter()
+        .map(|&c| c as usize % (server.len() + 1))
+        .collect();
     points.sort_unstable();
     let mut last = 0;
     for p in points.into_iter().chain([server.len()]) {
