@@ -3,6 +3,7 @@
 
 use super::scenario::Behaviour;
 use crate::endpoint::Entry;
+use crate::message::Command;
 use crate::monitor::qobject::QObj;
 use std::time::Duration;
 
@@ -125,32 +126,13 @@ pub fn short_text(bytes: &[u8]) -> String {
         .replace('\n', "\\n")
 }
 
-/// The command envelope's problem, if any (the spec's `cmd.shape`): returns the command's
-/// name and whether it is `exec-oob`.
+/// The command envelope's problem, if any (the spec's `cmd.shape`), judged by the message
+/// model's own reading of client input, as QEMU's dispatcher words it: returns the command's
+/// name and whether it is `exec-oob` (allowed here: whether `oob` was enabled is judged apart).
 pub(super) fn envelope(v: &QObj) -> Result<(String, bool), String> {
-    let QObj::Dict(members) = v else {
-        return Err("not a JSON object".into());
-    };
-    let mut name = None;
-    for (k, x) in members {
-        match k.as_str() {
-            "execute" | "exec-oob" => {
-                let QObj::Str(s) = x else {
-                    return Err(format!("'{k}' is not a string"));
-                };
-                if name.is_some() {
-                    return Err("both 'execute' and 'exec-oob'".into());
-                }
-                name = Some((s.clone(), k == "exec-oob"));
-            }
-            "arguments" if !matches!(x, QObj::Dict(_)) => {
-                return Err("'arguments' is not an object".into())
-            }
-            "arguments" | "id" => {}
-            other => return Err(format!("unexpected member '{other}'")),
-        }
-    }
-    name.ok_or_else(|| "no 'execute' member".into())
+    Command::from_input(v.to_value(), true)
+        .map(|c| (c.name, c.oob))
+        .map_err(|(e, _id)| e.to_string())
 }
 
 /// A parse error caused on purpose: the input holds a byte that resets QEMU's parser (an

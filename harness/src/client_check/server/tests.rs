@@ -160,8 +160,14 @@ fn commands_before_negotiation_and_bad_input_are_logged() {
         .as_deref()
         .unwrap()
         .contains("qmp_capabilities"));
-    assert_eq!(c[1].problem.as_deref(), Some("not a JSON object"));
-    assert_eq!(c[2].problem.as_deref(), Some("unexpected member 'foo'"));
+    assert_eq!(
+        c[1].problem.as_deref(),
+        Some("QMP input must be a JSON object")
+    );
+    assert_eq!(
+        c[2].problem.as_deref(),
+        Some("QMP input member 'foo' is unexpected")
+    );
     assert!(c[3]
         .problem
         .as_deref()
