@@ -33,7 +33,6 @@ pub(super) struct SchemaSession<'p, 'a> {
     pub(super) broken: bool,
     pub(super) events: Vec<Event>,
     taken_on_conn: usize,
-    sent: usize,
 }
 
 impl<'p, 'a> SchemaSession<'p, 'a> {
@@ -45,7 +44,6 @@ impl<'p, 'a> SchemaSession<'p, 'a> {
             broken: false,
             events: Vec::new(),
             taken_on_conn: 0,
-            sent: 0,
         })
     }
 
@@ -83,7 +81,6 @@ impl<'p, 'a> SchemaSession<'p, 'a> {
         }
         let mut cmd = Command::new(name).id(self.p.fresh_id());
         cmd.arguments = args.cloned();
-        self.sent += 1;
         let r = self.p.request(cmd).map_err(|why| {
             self.broken = true;
             CallError::Stall(why.to_string())
