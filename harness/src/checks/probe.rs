@@ -274,7 +274,6 @@ impl<'a> Probe<'a> {
 
     /// Send raw bytes that draw `replies` replies, or any number when `None`.
     pub fn send_raw(&mut self, bytes: &[u8], replies: Option<usize>) -> Step<()> {
-        let t = self.budget().input(bytes.len());
         let n = replies.unwrap_or(OPEN_ENDED);
         let mut f = crate::wire::Framer::default();
         f.push(bytes);
@@ -285,15 +284,12 @@ impl<'a> Probe<'a> {
                 }
             }
         }
+        self.client().expect_raw_replies(n);
         if bytes.len() <= CHUNK {
-            return match self.client().send_raw(bytes, n, t) {
-                Ok(()) => Ok(()),
-                Err(s) => Err(self.stalled(Clause::ReplyOnePerCommand, "sending input", s)),
-            };
+            return self.send_more(bytes);
         }
         // Large input goes in chunks, each with its own budget: a server that reads slowly but
         // steadily is given the time, one that stops reading is caught.
-        self.client().expect_raw_replies(n);
         let mut sent = 0;
         for chunk in bytes.chunks(CHUNK) {
             let t = self.budget().input(chunk.len());
