@@ -443,13 +443,8 @@ impl ScenarioServer {
     /// `greeting.unknown-capability`: a `qmp_capabilities` enabling the made-up capability
     /// is logged and passed on without it (the server offered it, so it must not fail).
     fn drop_made_up_capability(&mut self, value: &QObj) -> Option<Vec<u8>> {
-        let QObj::Dict(members) = value else {
-            return None;
-        };
-        let QObj::Dict(args) = value.get("arguments")? else {
-            return None;
-        };
-        let QObj::List(caps) = value.get("arguments")?.get("enable")? else {
+        let args = value.get("arguments")?;
+        let QObj::List(caps) = args.get("enable")? else {
             return None;
         };
         let keep: Vec<QObj> = caps
@@ -462,18 +457,10 @@ impl ScenarioServer {
         }
         self.log.bad_enable.push(MADE_UP_CAPABILITY.into());
         let mut args = args.clone();
-        for (k, v) in args.iter_mut() {
-            if k == "enable" {
-                *v = QObj::List(keep.clone());
-            }
-        }
-        let mut cmd = members.clone();
-        for (k, v) in cmd.iter_mut() {
-            if k == "arguments" {
-                *v = QObj::Dict(args.clone());
-            }
-        }
-        Some(QObj::Dict(cmd).to_bytes())
+        args.put("enable", QObj::List(keep));
+        let mut cmd = value.clone();
+        cmd.put("arguments", args);
+        Some(cmd.to_bytes())
     }
 
     /// Queue what the monitor wrote for one segment, the way the scenario wants it.
