@@ -11,11 +11,12 @@ use super::observe::{envelope, is_reset, short_text, CommandSeen, ConnLog};
 use super::scenario::Behaviour;
 use crate::endpoint::Dir;
 use crate::endpoint::Entry;
+use crate::monitor::fault::reverse_members;
 use crate::monitor::json::{Deviations, JsonStream, Parsed};
 use crate::monitor::qobject::QObj;
 use crate::monitor::{Chardev, Monitor, MonitorConfig};
 use crate::wire::{encode, Style};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -615,7 +616,7 @@ impl ScenarioServer {
                         Behaviour::GreetingExtraMembers => greeting_extras(&mut v),
                         Behaviour::UnknownCapability => made_up_capability(&mut v),
                         Behaviour::ReplyExtraMembers => message_extras(&mut v),
-                        _ => v = reversed(&v),
+                        _ => v = reverse_members(v),
                     }
                     encode(&v, Style::Qemu)
                 }
@@ -721,21 +722,6 @@ fn message_extras(v: &mut Value) {
         }
     }
     o.insert(EXTRA_MEMBER.into(), extra());
-}
-
-/// Every object's members in reverse order (arrays keep theirs).
-fn reversed(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut out = Map::new();
-            for (k, x) in m.iter().rev() {
-                out.insert(k.clone(), reversed(x));
-            }
-            Value::Object(out)
-        }
-        Value::Array(a) => Value::Array(a.iter().map(reversed).collect()),
-        other => other.clone(),
-    }
 }
 
 /// Pad a reply to at least `size` bytes with an unknown member (in the return value when it
