@@ -11,11 +11,12 @@ use super::observe::{envelope, is_reset, short_text, CommandSeen, ConnLog};
 use super::scenario::Behaviour;
 use crate::endpoint::Dir;
 use crate::endpoint::Entry;
+use crate::monitor::fault::reverse_members;
 use crate::monitor::json::{Deviations, JsonStream, Parsed};
 use crate::monitor::qobject::QObj;
 use crate::monitor::{Chardev, Monitor, MonitorConfig};
 use crate::wire::{encode, Style};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -443,13 +444,8 @@ impl ScenarioServer {
     /// `greeting.unknown-capability`: a `qmp_capabilities` enabling the made-up capability
     /// is logged and passed on without it (the server offered it, so it must not fail).
     fn drop_made_up_capability(&mut self, value: &QObj) -> Option<Vec<u8>> {
-        let QObj::Dict(members) = value else {
-            return None;
-        };
-        let QObj::Dict(args) = value.get("arguments")? else {
-            return None;
-        };
-        let QObj::List(caps) = value.get("arguments")?.get("enable")? else {
+        let args = value.get("arguments")?;
+        let QObj::List(caps) = args.get("enable")? else {
             return None;
         };
         let keep: Vec<QObj> = caps
@@ -462,18 +458,10 @@ impl ScenarioServer {
         }
         self.log.bad_enable.push(MADE_UP_CAPABILITY.into());
         let mut args = args.clone();
-        for (k, v) in args.iter_mut() {
-            if k == "enable" {
-                *v = QObj::List(keep.clone());
-            }
-        }
-        let mut cmd = members.clone();
-        for (k, v) in cmd.iter_mut() {
-            if k == "arguments" {
-                *v = QObj::Dict(args.clone());
-            }
-        }
-        Some(QObj::Dict(cmd).to_bytes())
+        args.put("enable", QObj::List(keep));
+        let mut cmd = value.clone();
+        cmd.put("arguments", args);
+        Some(cmd.to_bytes())
     }
 
     /// Queue what the monitor wrote for one segment, the way the scenario wants it.
@@ -628,7 +616,7 @@ impl ScenarioServer {
                         Behaviour::GreetingExtraMembers => greeting_extras(&mut v),
                         Behaviour::UnknownCapability => made_up_capability(&mut v),
                         Behaviour::ReplyExtraMembers => message_extras(&mut v),
-                        _ => v = reversed(&v),
+                        _ => v = reverse_members(v),
                     }
                     encode(&v, Style::Qemu)
                 }
@@ -734,21 +722,6 @@ fn message_extras(v: &mut Value) {
         }
     }
     o.insert(EXTRA_MEMBER.into(), extra());
-}
-
-/// Every object's members in reverse order (arrays keep theirs).
-fn reversed(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut out = Map::new();
-            for (k, x) in m.iter().rev() {
-                out.insert(k.clone(), reversed(x));
-            }
-            Value::Object(out)
-        }
-        Value::Array(a) => Value::Array(a.iter().map(reversed).collect()),
-        other => other.clone(),
-    }
 }
 
 /// Pad a reply to at least `size` bytes with an unknown member (in the return value when it

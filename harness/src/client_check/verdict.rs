@@ -311,10 +311,6 @@ fn wire_rules(c: &ConnLog, j: &mut Judge) {
 /// The scenario's own rules, on its connection.
 fn scenario_rules(run: &ScenarioRun, c: &ConnLog, baseline: Option<&Baseline>, j: &mut Judge) {
     let s = run.scenario;
-    let output = run
-        .client
-        .as_ref()
-        .map(|cl| format!("{}\n{}", cl.stdout, cl.stderr));
     match s.behaviour {
         Behaviour::SlowGreeting(_) if c.before_greeting.is_empty() => {
             if let Some(g) = c.greeting_at {
@@ -377,16 +373,17 @@ fn scenario_rules(run: &ScenarioRun, c: &ConnLog, baseline: Option<&Baseline>, j
             }
         }
         Behaviour::OobOutOfOrder => {
+            let overtook = overtakes(c);
             if !c.oob_enabled {
                 j.skip = Some("the client did not enable oob, so no reply could overtake".into());
-            } else if overtakes(c) == 0 {
+            } else if overtook == 0 {
                 j.skip = Some(
                     "the client sent no exec-oob command while an in-band one was in flight".into(),
                 );
             } else {
                 j.note(format!(
                     "{} overtook",
-                    count(overtakes(c), "exec-oob reply", "exec-oob replies")
+                    count(overtook, "exec-oob reply", "exec-oob replies")
                 ));
             }
         }
@@ -396,8 +393,8 @@ fn scenario_rules(run: &ScenarioRun, c: &ConnLog, baseline: Option<&Baseline>, j
         s.behaviour,
         Behaviour::EventsInterleaved | Behaviour::EventBeforeReply | Behaviour::EventStorm(_)
     ) {
-        if let Some(out) = &output {
-            delivery(s, c, out, j);
+        if let Some(cl) = &run.client {
+            delivery(s, c, &format!("{}\n{}", cl.stdout, cl.stderr), j);
         }
     }
     if matches!(s.expect, Expect::SameAsBaseline | Expect::SameEnd) && j.skip.is_none() {

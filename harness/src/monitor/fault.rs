@@ -206,7 +206,7 @@ pub(crate) fn vary(faults: FaultSet, msg: &QObj) -> Option<Vec<u8>> {
 }
 
 /// `v` with the members of every object in reverse order.
-fn reverse_members(v: Value) -> Value {
+pub(crate) fn reverse_members(v: Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
             m.into_iter()

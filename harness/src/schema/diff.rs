@@ -486,10 +486,15 @@ fn drift<'a>(
     }
 }
 
+/// What only `new` lists and what only `old` lists, each in its list's order.
+fn added_removed(old: &[String], new: &[String]) -> (Vec<String>, Vec<String>) {
+    let only = |a: &[String], b: &[String]| a.iter().filter(|x| !b.contains(x)).cloned().collect();
+    (only(new, old), only(old, new))
+}
+
 /// Features added and removed between two lists, as changes at `path`.
 fn features(old: &[String], new: &[String], path: &str, out: &mut Vec<Change>) {
-    let added: Vec<String> = new.iter().filter(|f| !old.contains(f)).cloned().collect();
-    let removed: Vec<String> = old.iter().filter(|f| !new.contains(f)).cloned().collect();
+    let (added, removed) = added_removed(old, new);
     if !added.is_empty() {
         out.push(Change {
             path: path.to_string(),
@@ -629,18 +634,7 @@ impl Walk<'_> {
                     }
                 }
                 (TypeDef::Enum(a), TypeDef::Enum(b)) => {
-                    let added: Vec<String> = b
-                        .values
-                        .iter()
-                        .filter(|v| !a.values.contains(v))
-                        .cloned()
-                        .collect();
-                    let removed: Vec<String> = a
-                        .values
-                        .iter()
-                        .filter(|v| !b.values.contains(v))
-                        .cloned()
-                        .collect();
+                    let (added, removed) = added_removed(&a.values, &b.values);
                     if !added.is_empty() {
                         push(ChangeKind::EnumValuesAdded { values: added });
                     }

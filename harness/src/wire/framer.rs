@@ -313,13 +313,18 @@ impl Framer {
     /// Whitespace received after the last text (e.g. its `\r\n` terminator).
     pub fn trailing_separator(&self) -> &[u8] {
         if self.at_boundary() {
-            &self.buf[self
-                .sep_start
-                .max(self.consumed)
-                .max(self.pos.saturating_sub(KEEP_WS))..self.pos]
+            &self.buf[self.separator_start(self.pos)..self.pos]
         } else {
             &[]
         }
+    }
+
+    /// Where the separator before `end` (a text's first byte, or the end of input) starts:
+    /// after the previous text, and at most [`KEEP_WS`] bytes before `end`.
+    fn separator_start(&self, end: usize) -> usize {
+        self.sep_start
+            .max(self.consumed)
+            .max(end.saturating_sub(KEEP_WS))
     }
 
     fn compact(&mut self) {
@@ -361,10 +366,7 @@ impl Framer {
     }
 
     fn take_frame(&mut self, s: usize, e: usize) -> Frame<'_> {
-        let sep = self
-            .sep_start
-            .max(self.consumed)
-            .max(s.saturating_sub(KEEP_WS));
+        let sep = self.separator_start(s);
         let dialect = self.dialect;
         self.dialect = false;
         self.consumed = e;
